@@ -1,0 +1,22 @@
+//! Plumbing shared by socklab's chapters, and nothing that a chapter teaches.
+//!
+//! No socket call lives here: every `socket`, `bind`, `listen`, `connect`, `accept`,
+//! `setsockopt` and friends that a chapter explains is written out in that chapter's own crate,
+//! where the reader looks for it. What is here is the scaffolding around the lessons:
+//!
+//! - [`narrate`]: the [`Narrator`] that demos and servers print through, which tests can switch
+//!   to capture mode and read back.
+//! - [`cli`]: how every binary reports an error (one line, non-zero exit, no backtrace) and
+//!   parses durations with units (`500ms`, `2s`).
+//! - [`data`]: reproducible pseudo-random payloads and checksums, so a test can prove that
+//!   every byte came back in order.
+//! - [`watchdog`]: [`within`], a bound on a whole test step, so that a bug makes a test fail
+//!   instead of hanging the suite.
+
+pub mod cli;
+pub mod data;
+pub mod narrate;
+pub mod watchdog;
+
+pub use narrate::Narrator;
+pub use watchdog::within;

@@ -1,0 +1,229 @@
+//! Length-prefixed framing: putting message boundaries back on top of a byte stream.
+//!
+//! TCP delivers bytes, not messages (see [`crate::stream`]), so a protocol has to mark where
+//! each message ends. The simplest robust way is a length prefix: every frame is a 4-byte
+//! big-endian length followed by that many bytes of payload.
+//!
+//! ```text
+//! +----------------+---------------------------+
+//! | length: u32 BE | payload: `length` bytes   |
+//! +----------------+---------------------------+
+//! ```
+//!
+//! Two things make a framing layer safe to expose to the network, and both are here:
+//!
+//! - A maximum frame size, checked *before* allocating. Without it, four bytes of garbage
+//!   (`ff ff ff ff`) would make the server allocate 4 GiB.
+//! - A clear distinction between a clean end of stream (the peer closed between frames, which
+//!   is normal) and a truncated frame (the peer closed in the middle of one, which is an error).
+//!
+//! The calls underneath are plain `read(2)` and `write(2)`; a `BufReader`/`BufWriter` around
+//! the socket turns the many small reads and writes of framing into few system calls.
+
+use std::fmt;
+use std::io::{self, ErrorKind, Read, Write};
+
+/// The default limit on a frame's payload: 1 MiB. Large enough for the course's experiments,
+/// small enough that a hostile peer cannot make a server allocate much per connection.
+pub const MAX_FRAME: usize = 1 << 20;
+
+/// Size of the length prefix in bytes.
+pub const HEADER_LEN: usize = 4;
+
+/// Why a frame could not be read. Unlike most I/O errors, the first two are expected flow that
+/// a server handles by closing just that one connection, so they get variants of their own.
+#[derive(Debug)]
+pub enum FrameError {
+    /// The peer announced a payload larger than the limit; nothing was allocated for it.
+    TooLarge {
+        /// The length the peer announced.
+        len: usize,
+        /// The limit in force.
+        max: usize,
+    },
+    /// The stream ended in the middle of a frame (in its header or its payload).
+    Truncated {
+        /// How many bytes the frame (header included) should have had.
+        expected: usize,
+        /// How many arrived before the end of the stream.
+        got: usize,
+    },
+    /// The socket failed underneath (reset, timeout, ...).
+    Io(io::Error),
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge { len, max } => {
+                write!(f, "frame of {len} bytes exceeds the limit of {max} bytes")
+            }
+            Self::Truncated { expected, got } => {
+                write!(
+                    f,
+                    "stream ended inside a frame: got {got} of {expected} bytes"
+                )
+            }
+            Self::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            Self::TooLarge { .. } | Self::Truncated { .. } => None,
+        }
+    }
+}
+
+impl From<io::Error> for FrameError {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+impl From<FrameError> for io::Error {
+    fn from(e: FrameError) -> Self {
+        match e {
+            FrameError::Io(e) => e,
+            FrameError::TooLarge { .. } => io::Error::new(ErrorKind::InvalidData, e.to_string()),
+            FrameError::Truncated { .. } => io::Error::new(ErrorKind::UnexpectedEof, e.to_string()),
+        }
+    }
+}
+
+// ANCHOR: write_frame
+/// Writes one frame: the 4-byte big-endian length, then the payload.
+///
+/// The two parts go through `write_all`, because a single `write` may take fewer bytes than
+/// offered. Wrap the socket in a `BufWriter` and `flush` after the frame so the header and a
+/// small payload leave in one `write(2)`: two small writes could otherwise wait on each other
+/// (Nagle's algorithm holding the second until the first is acknowledged).
+pub fn write_frame(w: &mut impl Write, payload: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(payload.len()).map_err(|_| {
+        io::Error::new(
+            ErrorKind::InvalidInput,
+            "a frame's payload must fit in a u32 length",
+        )
+    })?;
+    w.write_all(&len.to_be_bytes())?;
+    w.write_all(payload)
+}
+// ANCHOR_END: write_frame
+
+// ANCHOR: read_frame
+/// Reads one frame of at most `max` payload bytes.
+///
+/// Returns `Ok(None)` when the peer closed the stream cleanly *between* frames, which is how a
+/// well-behaved client says goodbye. A close in the middle of a frame is
+/// [`FrameError::Truncated`]; an announced length over `max` is [`FrameError::TooLarge`] and
+/// is refused before any memory is allocated for it.
+pub fn read_frame(r: &mut impl Read, max: usize) -> Result<Option<Vec<u8>>, FrameError> {
+    let mut header = [0u8; HEADER_LEN];
+    let got = read_full(r, &mut header)?;
+    if got == 0 {
+        return Ok(None); // read returned 0 before the first byte: a clean end of stream.
+    }
+    if got < HEADER_LEN {
+        return Err(FrameError::Truncated {
+            expected: HEADER_LEN,
+            got,
+        });
+    }
+    let len = u32::from_be_bytes(header) as usize;
+    if len > max {
+        return Err(FrameError::TooLarge { len, max });
+    }
+    let mut payload = vec![0u8; len];
+    let got = read_full(r, &mut payload)?;
+    if got < len {
+        return Err(FrameError::Truncated {
+            expected: HEADER_LEN + len,
+            got: HEADER_LEN + got,
+        });
+    }
+    Ok(Some(payload))
+}
+// ANCHOR_END: read_frame
+
+// ANCHOR: read_full
+/// Reads until `buf` is full or the stream ends, and returns how many bytes arrived.
+///
+/// This is `read_exact` with one difference that framing needs: at end of stream it reports
+/// how far it got, so the caller can tell "closed between frames" (0) from "closed inside a
+/// frame" (anything else short).
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            // `read` returning 0 is the only way a stream says "the peer closed": no more
+            // bytes will ever come, so stop and report what we have.
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            // A signal arrived before any byte was read; nothing was lost, so try again.
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+// ANCHOR_END: read_full
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// Frames written back to back are read back one by one, and then a clean end.
+    #[test]
+    fn frames_round_trip() {
+        let mut wire = Vec::new();
+        for payload in [&b"hello"[..], b"", &[7u8; 3000]] {
+            write_frame(&mut wire, payload).unwrap();
+        }
+        let mut r = Cursor::new(wire);
+        assert_eq!(read_frame(&mut r, MAX_FRAME).unwrap().unwrap(), b"hello");
+        assert_eq!(read_frame(&mut r, MAX_FRAME).unwrap().unwrap(), b"");
+        assert_eq!(
+            read_frame(&mut r, MAX_FRAME).unwrap().unwrap(),
+            vec![7u8; 3000]
+        );
+        assert!(read_frame(&mut r, MAX_FRAME).unwrap().is_none());
+    }
+
+    /// A header announcing 4 GiB is refused by its length alone.
+    #[test]
+    fn oversize_is_refused_before_allocating() {
+        let mut r = Cursor::new(vec![0xff, 0xff, 0xff, 0xff]);
+        match read_frame(&mut r, MAX_FRAME) {
+            Err(FrameError::TooLarge { len, max }) => {
+                assert_eq!(len, u32::MAX as usize);
+                assert_eq!(max, MAX_FRAME);
+            }
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+    }
+
+    /// A stream that stops inside the header or inside the payload is truncated, not clean.
+    #[test]
+    fn truncation_is_reported_with_counts() {
+        let mut r = Cursor::new(vec![0, 0]);
+        assert!(matches!(
+            read_frame(&mut r, MAX_FRAME),
+            Err(FrameError::Truncated {
+                expected: 4,
+                got: 2
+            })
+        ));
+        let mut r = Cursor::new(vec![0, 0, 0, 10, 1, 2, 3]);
+        assert!(matches!(
+            read_frame(&mut r, MAX_FRAME),
+            Err(FrameError::Truncated {
+                expected: 14,
+                got: 7
+            })
+        ));
+    }
+}

@@ -1,0 +1,105 @@
+//! `tcp-demo`: chapter 1's binary, blocking TCP. Run `cargo run -p tcp-demo` for the narrated
+//! tour, or `server` and `client` in two terminals to play with the echo server.
+//!
+//! The binary is thin on purpose: it parses arguments, binds, and calls the library, where
+//! the lesson lives.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use socklab_support::{Narrator, cli};
+use tcp_demo::{Client, Server, ServerConfig};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Chapter 1: blocking TCP, a byte stream between two sockets",
+    long_about = "Chapter 1 of socklab: blocking TCP. With no arguments, runs a narrated tour of \
+                  the connection life cycle, byte streams, framing and SO_REUSEADDR.",
+    after_help = "Examples:\n  \
+        cargo run -p tcp-demo\n  \
+        cargo run -p tcp-demo -- server --addr 127.0.0.1:7878\n  \
+        cargo run -p tcp-demo -- client --addr 127.0.0.1:7878 hello world"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The narrated tour (the default).
+    Demo,
+    /// A thread-per-connection echo server for length-prefixed frames.
+    Server {
+        /// Address to listen on; port 0 picks a free port. Use [::1]:0 for IPv6.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: SocketAddr,
+        /// Connections served at once; further clients wait in the accept queue.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+        max_connections: u16,
+        /// Largest frame payload accepted, in bytes.
+        #[arg(long, default_value_t = tcp_demo::MAX_FRAME as u32, value_parser = clap::value_parser!(u32).range(1..))]
+        max_frame: u32,
+        /// Close a connection silent for this long (e.g. 30s, 500ms).
+        #[arg(long, default_value = "30s", value_parser = cli::parse_duration)]
+        idle_timeout: Duration,
+    },
+    /// Sends each message as a frame to an echo server and prints the replies.
+    Client {
+        /// The server's address.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// Timeout for connecting and for each reply.
+        #[arg(long, default_value = "5s", value_parser = cli::parse_duration)]
+        timeout: Duration,
+        /// Messages to send, one frame each.
+        #[arg(default_values_t = vec!["hello".to_string()])]
+        messages: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    cli::run("tcp-demo", || {
+        match Args::parse().command.unwrap_or(Command::Demo) {
+            Command::Demo => Ok(tcp_demo::demo::run(&Arc::new(Narrator::stdout()))?),
+            Command::Server {
+                addr,
+                max_connections,
+                max_frame,
+                idle_timeout,
+            } => {
+                let listener =
+                    TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+                let config = ServerConfig {
+                    max_connections: max_connections.into(),
+                    max_frame: max_frame as usize,
+                    idle_timeout,
+                };
+                let server = Server::new(listener, config);
+                // The first line is the real address, so scripts can read the port when 0 was asked.
+                println!("listening on {}", server.local_addr()?);
+                std::io::stdout().flush()?;
+                Ok(server.run()?)
+            }
+            Command::Client {
+                addr,
+                timeout,
+                messages,
+            } => {
+                let mut client = Client::connect(addr, timeout)
+                    .with_context(|| format!("cannot connect to {addr}"))?;
+                for message in messages {
+                    let echo = client.echo(message.as_bytes()).context("echo failed")?;
+                    println!("{}", String::from_utf8_lossy(&echo));
+                }
+                Ok(())
+            }
+        }
+    })
+}

@@ -1,0 +1,257 @@
+//! A blocking echo server for framed messages: one thread per connection, bounded.
+//!
+//! The accept loop calls `accept(2)` and hands each connection to a thread of its own, which
+//! loops `read_frame` → `write_frame` until the peer closes. Blocking code is easy to follow
+//! because each thread's story is one straight line; its cost is a thread (and its stack) per
+//! connection, which chapter 7 measures against one-thread event loops.
+//!
+//! Three bounds keep one bad client from hurting the others:
+//!
+//! - **Connections** ([`ServerConfig::max_connections`]): when every slot is taken, the accept
+//!   loop *waits* for a slot before calling `accept` again. New clients still connect (the
+//!   kernel completes their handshake and queues them, up to the listen backlog), and they are
+//!   served as soon as a slot frees. Nothing is refused, nobody is served half-way.
+//! - **Frame size** ([`ServerConfig::max_frame`]): an oversize or truncated frame closes that
+//!   connection only, with the reason logged.
+//! - **Idle time** ([`ServerConfig::idle_timeout`]): each connection's reads and writes carry a
+//!   timeout (`SO_RCVTIMEO`, `SO_SNDTIMEO`), so a client that goes quiet, or stops reading its
+//!   replies, gives its slot back.
+
+use std::io::{self, BufReader, BufWriter, ErrorKind, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+use socklab_support::Narrator;
+
+use crate::frame::{self, FrameError};
+
+/// The server's bounds. The defaults suit a classroom machine.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerConfig {
+    /// Connections served at once; the next ones wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// The largest frame payload accepted, in bytes.
+    pub max_frame: usize,
+    /// How long a connection may stay silent (or refuse to read replies) before it is closed.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 64,
+            max_frame: frame::MAX_FRAME,
+            idle_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Counters the server keeps, readable while it runs (tests and the robustness suite use them
+/// to check that nothing leaks).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Connections being served right now.
+    pub active: AtomicUsize,
+    /// Connections accepted since start.
+    pub accepted: AtomicU64,
+    /// Frames echoed since start.
+    pub frames: AtomicU64,
+    /// Connections closed because of a bad frame, a timeout or an I/O error.
+    pub dropped: AtomicU64,
+}
+
+/// A thread-per-connection echo server on a listener the caller has already bound, so tests
+/// can pass their own on port 0 and read its address first.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    config: ServerConfig,
+    stats: Arc<Stats>,
+    log: Arc<Narrator>,
+}
+
+impl Server {
+    /// A server that will accept on `listener`, logging to standard output.
+    pub fn new(listener: TcpListener, config: ServerConfig) -> Self {
+        Self {
+            listener,
+            config,
+            stats: Arc::default(),
+            log: Arc::new(Narrator::stdout()),
+        }
+    }
+
+    /// Sends the server's log lines to `log` instead (a capturing narrator in tests).
+    pub fn with_log(mut self, log: Arc<Narrator>) -> Self {
+        self.log = log;
+        self
+    }
+
+    /// The address clients should connect to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The live counters.
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Runs the server on a background thread and returns at once: the way tests and the demo
+    /// start one. The thread serves until the process exits.
+    pub fn spawn(self) -> io::Result<SocketAddr> {
+        let addr = self.local_addr()?;
+        thread::Builder::new()
+            .name(format!("echo server {addr}"))
+            .spawn(move || self.run())?;
+        Ok(addr)
+    }
+
+    // ANCHOR: accept_loop
+    /// Accepts and serves connections forever, each on its own thread.
+    pub fn run(self) -> io::Result<()> {
+        let slots = Arc::new(Slots::new(self.config.max_connections));
+        loop {
+            // Wait for a free slot *before* accepting: while we wait, new clients queue in the
+            // kernel (their connect() has already succeeded) instead of being half-served.
+            let slot = slots.acquire();
+            let (stream, peer) = match self.listener.accept() {
+                Ok(conn) => conn,
+                Err(e) => {
+                    self.log.step("server", &format!("accept failed: {e}"));
+                    if is_transient(&e) {
+                        continue; // This one connection went wrong; the listener is fine.
+                    }
+                    // Out of descriptors or memory: accepting again at once would fail again
+                    // and spin a core. Back off a little so a closing connection can free one.
+                    thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            };
+            self.stats.accepted.fetch_add(1, Ordering::Relaxed);
+            self.stats.active.fetch_add(1, Ordering::Relaxed);
+            let (config, stats, log) = (self.config, self.stats(), Arc::clone(&self.log));
+            let spawned = thread::Builder::new()
+                .name(format!("conn {peer}"))
+                .spawn(move || {
+                    serve_connection(stream, peer, config, &stats, &log);
+                    stats.active.fetch_sub(1, Ordering::Relaxed);
+                    drop(slot); // Gives the slot back and wakes the accept loop if it waits.
+                });
+            if let Err(e) = spawned {
+                // The closure (and with it the stream and the slot) was dropped: the client
+                // sees its connection closed, and the server carries on.
+                self.stats.active.fetch_sub(1, Ordering::Relaxed);
+                self.log
+                    .step("server", &format!("{peer}: cannot start a thread: {e}"));
+            }
+        }
+    }
+    // ANCHOR_END: accept_loop
+}
+
+/// Accept errors that concern one connection, not the listener: retry at once.
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Interrupted | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    )
+}
+
+// ANCHOR: serve_connection
+/// Echoes frames on one connection until the peer closes, misbehaves or goes idle.
+fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    config: ServerConfig,
+    stats: &Stats,
+    log: &Narrator,
+) {
+    match echo_frames(&stream, config, stats) {
+        Ok(frames) => log.step(
+            "server",
+            &format!("{peer}: closed by peer after {frames} frames"),
+        ),
+        Err(e) => {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            log.step(
+                "server",
+                &format!("{peer}: dropped: {}", describe(&e, config)),
+            );
+        }
+    }
+    // Dropping `stream` here closes the socket: close(2) sends FIN to the peer.
+}
+
+/// The echo loop proper; returns how many frames were echoed before a clean close.
+fn echo_frames(stream: &TcpStream, config: ServerConfig, stats: &Stats) -> Result<u64, FrameError> {
+    // Every blocking call below is bounded, so an idle or stuck peer frees its thread.
+    stream.set_read_timeout(Some(config.idle_timeout))?;
+    stream.set_write_timeout(Some(config.idle_timeout))?;
+    // Replies are written whole by a BufWriter, so Nagle's delay would only add latency.
+    stream.set_nodelay(true)?;
+    let mut reader = BufReader::new(stream);
+    let mut writer = BufWriter::new(stream);
+    let mut frames = 0;
+    while let Some(payload) = frame::read_frame(&mut reader, config.max_frame)? {
+        frame::write_frame(&mut writer, &payload)?;
+        writer.flush()?;
+        frames += 1;
+        stats.frames.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(frames)
+}
+// ANCHOR_END: serve_connection
+
+/// A one-line reason for dropping a connection, for the server's log.
+fn describe(e: &FrameError, config: ServerConfig) -> String {
+    match e {
+        // On Unix a read or write timeout surfaces as EAGAIN, which Rust calls WouldBlock.
+        FrameError::Io(io) if matches!(io.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            format!("idle for {:?} (timeout)", config.idle_timeout)
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A counting semaphore for connection slots: `acquire` blocks while all are taken.
+#[derive(Debug)]
+struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// One taken slot; dropping it gives the slot back.
+#[derive(Debug)]
+struct Slot(Arc<Slots>);
+
+impl Slots {
+    fn new(max: usize) -> Self {
+        Self {
+            free: Mutex::new(max.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn acquire(self: &Arc<Self>) -> Slot {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Slot(Arc::clone(self))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.0.freed.notify_one();
+    }
+}

@@ -1,0 +1,153 @@
+//! socklab's tooling, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
+//!
+//! - `test-all`: every check an instructor's CI runs, in order, one line per step with its
+//!   time: formatting, clippy, tests, docs, benchmark builds, the book's includes, the book.
+//! - `book`: builds the book and prints where to open it.
+//! - `check-book`: only the book-against-code checks (fast, no build).
+//!
+//! Tools come from crates.io only. The book needs mdBook at one pinned version; if `mdbook`
+//! on PATH is not that version, xtask installs it with `cargo install --locked` into
+//! `target/tools/`, so a fresh machine needs nothing but Rust.
+
+mod book;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  test-all     formatting, clippy, tests, docs, bench builds, book checks and book build
+  book         build the book and print where index.html is
+  check-book   check the book against the code (includes, anchors, chapters, links)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test-all") => test_all(),
+        Some("book") => build_book().map(|index| println!("book: {}", index.display())),
+        Some("check-book") => book::check(&root()).map(|()| println!("book checks passed")),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown task `{other}`\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask's manifest lives one level below it.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .into()
+}
+
+/// The cargo that runs us, so `cargo +toolchain xtask` uses that toolchain throughout.
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+/// Runs a command to completion, failing if it does not exit with status 0.
+fn run(mut cmd: Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+/// One step of `test-all`: its name and what it does.
+type Step = (&'static str, fn() -> Result<()>);
+
+fn test_all() -> Result<()> {
+    let steps: &[Step] = &[
+        ("fmt", || {
+            run(with_args(cargo(), &["fmt", "--all", "--check"]))
+        }),
+        ("clippy", || {
+            run(with_args(
+                cargo(),
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            ))
+        }),
+        ("test", || run(with_args(cargo(), &["test", "--workspace"]))),
+        ("doc", || {
+            let mut cmd = with_args(cargo(), &["doc", "--workspace", "--no-deps"]);
+            cmd.env("RUSTDOCFLAGS", "-D warnings");
+            run(cmd)
+        }),
+        ("bench-build", || {
+            run(with_args(cargo(), &["bench", "--workspace", "--no-run"]))
+        }),
+        ("book-check", || book::check(&root())),
+        ("book-build", || build_book().map(drop)),
+    ];
+    let start = Instant::now();
+    let mut results = Vec::new();
+    for (name, step) in steps {
+        eprintln!("xtask: ---- {name} ----");
+        let t = Instant::now();
+        let outcome = step();
+        let secs = t.elapsed().as_secs_f64();
+        match &outcome {
+            Ok(()) => eprintln!("xtask: PASS {name} ({secs:.1}s)"),
+            Err(e) => eprintln!("xtask: FAIL {name} ({secs:.1}s): {e:#}"),
+        }
+        results.push((name, outcome.is_ok(), secs));
+    }
+    eprintln!("\nxtask: summary");
+    for (name, ok, secs) in &results {
+        eprintln!(
+            "  {} {name:<12} {secs:7.1}s",
+            if *ok { "PASS" } else { "FAIL" }
+        );
+    }
+    let failed: Vec<_> = results.iter().filter(|r| !r.1).map(|r| *r.0).collect();
+    eprintln!("  total {:.1}s", start.elapsed().as_secs_f64());
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        bail!("failed steps: {}", failed.join(", "))
+    }
+}
+
+fn with_args(mut cmd: Command, args: &[&str]) -> Command {
+    cmd.args(args);
+    cmd
+}
+
+/// Builds the book with the pinned mdBook and returns the path of its `index.html`.
+fn build_book() -> Result<PathBuf> {
+    let root = root();
+    book::check(&root)?;
+    let mdbook = book::ensure_mdbook(&root, cargo)?;
+    let mut cmd = Command::new(mdbook);
+    cmd.arg("build").arg(root.join("book"));
+    run(cmd)?;
+    Ok(root.join("book/build/index.html"))
+}
