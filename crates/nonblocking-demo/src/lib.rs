@@ -12,7 +12,7 @@
 //!
 //! - [`mode`]: reading and setting `O_NONBLOCK`.
 //! - [`read`]: a blocking read parks the thread; a non-blocking one returns `WouldBlock` at once.
-//! - [`write`]: short writes, and the [`write::Outbox`] that keeps the unsent tail, the heart
+//! - [`write`](mod@write): short writes, and the [`write::Outbox`] that keeps the unsent tail, the heart
 //!   of every event loop.
 //! - [`connect`]: the non-blocking connect: `EINPROGRESS`, writability, `SO_ERROR`.
 //! - [`accept`]: non-blocking accept, and whether accepted sockets inherit `O_NONBLOCK`.

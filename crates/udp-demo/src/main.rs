@@ -1,0 +1,128 @@
+//! `udp-demo`: chapter 2's binary, UDP. Run `cargo run -p udp-demo` for the narrated tour, or
+//! `server` and `client` in two terminals (try `server --drop 0.3`).
+
+use std::net::{SocketAddr, UdpSocket};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use clap::{Parser, Subcommand};
+use socklab_support::{Narrator, cli};
+use udp_demo::echo::{self, Faults, Stats};
+use udp_demo::reliable::Client;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Chapter 2: UDP datagrams, boundaries, truncation, loss and reliability",
+    long_about = "Chapter 2 of socklab: UDP. With no arguments, runs a narrated tour of \
+                  datagram echo, boundaries, truncation, size limits, loss, connected UDP and \
+                  retries.",
+    after_help = "Examples:\n  \
+        cargo run -p udp-demo\n  \
+        cargo run -p udp-demo -- server --addr 127.0.0.1:9000 --drop 0.3\n  \
+        cargo run -p udp-demo -- client --addr 127.0.0.1:9000 --count 100"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// A fraction between 0 and 1, for the fault-injection flags.
+fn fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!("`{text}` is not a fraction between 0 and 1")),
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The narrated tour (the default).
+    Demo,
+    /// A datagram echo server, optionally dropping and duplicating on purpose.
+    Server {
+        /// Address to bind; port 0 picks a free port. Use [::1]:0 for IPv6.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: SocketAddr,
+        /// Fraction of requests to ignore, as if lost.
+        #[arg(long, default_value = "0", value_parser = fraction)]
+        drop: f64,
+        /// Fraction of replies to send twice.
+        #[arg(long, default_value = "0", value_parser = fraction)]
+        duplicate: f64,
+        /// Seed for the fault choices.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Sends numbered requests with timeouts and retries, and checks every reply.
+    Client {
+        /// The server's address.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// Requests to send.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        count: u32,
+        /// How long to wait for each reply before retrying.
+        #[arg(long, default_value = "200ms", value_parser = cli::parse_duration)]
+        timeout: Duration,
+        /// Tries per request before giving up.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+        tries: u32,
+    },
+}
+
+fn main() -> ExitCode {
+    cli::run("udp-demo", || {
+        match Args::parse().command.unwrap_or(Command::Demo) {
+            Command::Demo => Ok(udp_demo::demo::run(&Arc::new(Narrator::stdout()))?),
+            Command::Server {
+                addr,
+                drop,
+                duplicate,
+                seed,
+            } => {
+                let socket =
+                    UdpSocket::bind(addr).with_context(|| format!("cannot bind {addr}"))?;
+                println!("listening on {}", socket.local_addr()?);
+                let stats = Stats::default();
+                echo::serve(
+                    &socket,
+                    Faults {
+                        drop,
+                        duplicate,
+                        seed,
+                    },
+                    &stats,
+                    &Narrator::stdout(),
+                )?;
+                Ok(())
+            }
+            Command::Client {
+                addr,
+                count,
+                timeout,
+                tries,
+            } => {
+                let mut client =
+                    Client::new(addr, timeout, tries).context("cannot start the client")?;
+                for i in 0..count {
+                    let reply = client
+                        .request(&i.to_be_bytes())
+                        .with_context(|| format!("request {i} to {addr}"))?;
+                    ensure!(
+                        reply == i.to_be_bytes(),
+                        "request {i}: the reply does not match"
+                    );
+                }
+                let s = client.stats;
+                println!(
+                    "{} requests answered; {} retries; {} stale replies discarded",
+                    s.completed, s.retries, s.stale_replies
+                );
+                Ok(())
+            }
+        }
+    })
+}
