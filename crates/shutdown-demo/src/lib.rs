@@ -1,0 +1,43 @@
+//! Chapter 5: shutdown and half-close — FIN, RST, and the TCP states along the way.
+//!
+//! A TCP connection is two independent byte streams, one each way. `shutdown(2)` ends one or
+//! both directions of the *connection*; `close(2)` (dropping the socket in Rust) releases the
+//! *descriptor*, and with the last descriptor gone the kernel ends the connection for you:
+//! with a FIN normally, with a RST if unread data would otherwise be lost or if `SO_LINGER`
+//! asks for an abort. The calls covered: `shutdown(SHUT_WR / SHUT_RD / SHUT_RDWR)`,
+//! `close(2)`, `setsockopt(SO_LINGER)`, and on Linux the state table in `/proc/net/tcp`.
+//!
+//! A tour of the modules, in the order the book reads them:
+//!
+//! - [`half_close`]: a client sends a request, half-closes with `shutdown(Write)`, and still
+//!   reads the whole reply (what `nc -N` does).
+//! - [`directions`]: `shutdown(Read)`, `shutdown(Both)`, and how both differ from `close`.
+//! - [`reset`]: when closing sends RST instead of FIN, and what the peer sees
+//!   (`ConnectionReset`, `BrokenPipe`).
+//! - [`linger`]: `SO_LINGER` with a zero timeout: an abortive close that skips TIME-WAIT.
+//! - [`states`]: the TCP states of the demo's own sockets, read live (Linux).
+//! - [`demo`]: the narrated tour that `cargo run -p shutdown-demo` prints.
+
+pub mod demo;
+pub mod directions;
+pub mod half_close;
+pub mod linger;
+pub mod reset;
+pub mod states;
+
+use std::io;
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+/// A connected pair on loopback: (client side, accepted server side), each with read and
+/// write timeouts so that no experiment can hang. Chapter 1 explains every call in it.
+pub fn loopback_pair() -> io::Result<(TcpStream, TcpStream)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let client = TcpStream::connect(listener.local_addr()?)?;
+    let (server, _) = listener.accept()?;
+    for s in [&client, &server] {
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        s.set_write_timeout(Some(Duration::from_secs(10)))?;
+    }
+    Ok((client, server))
+}

@@ -1,0 +1,253 @@
+//! The TCP states of a closing connection, read live from the kernel (Linux).
+//!
+//! RFC 793 describes a connection's life as a state machine. The close-side part:
+//!
+//! ```text
+//!   active closer (sends FIN first)            passive closer (receives FIN first)
+//!
+//!   ESTABLISHED                                  ESTABLISHED
+//!     | close/shutdown: send FIN                   |
+//!   FIN-WAIT-1  -------------- FIN -------------> | receive FIN, send ACK
+//!     | receive ACK                              CLOSE-WAIT   (read returns 0 here)
+//!   FIN-WAIT-2  <------------- ACK --------------  |
+//!     |                                            | close: send FIN
+//!     | receive FIN, send ACK                    LAST-ACK
+//!   TIME-WAIT   <------------- FIN --------------  |
+//!     |         -------------- ACK ------------->  | receive ACK
+//!     | 2 x MSL (60 s on Linux)                  CLOSED
+//!   CLOSED
+//! ```
+//!
+//! Linux publishes every TCP socket of the network namespace in `/proc/net/tcp` and
+//! `/proc/net/tcp6`, one line each with the local and remote address and the state as a hex
+//! number. [`state_of`] finds the line for one connection, so the demo can show the states of
+//! its own sockets, including ones already closed (FIN-WAIT-2, TIME-WAIT), which no socket
+//! option could show because their descriptor is gone. Other systems have no such file; there
+//! the functions return `None` (macOS users can watch with `netstat -an -p tcp`).
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// The TCP states, named as in RFC 793 (with Linux's numbering in `/proc/net/tcp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpState {
+    /// 01: data flows both ways.
+    Established,
+    /// 02: our SYN is out.
+    SynSent,
+    /// 03: a SYN came in; our SYN-ACK is out.
+    SynRecv,
+    /// 04: we sent FIN, not yet acknowledged.
+    FinWait1,
+    /// 05: our FIN is acknowledged; waiting for the peer's FIN.
+    FinWait2,
+    /// 06: both FINs done; lingering so stray segments die out.
+    TimeWait,
+    /// 07: closed.
+    Close,
+    /// 08: the peer sent FIN; waiting for our application to close.
+    CloseWait,
+    /// 09: we sent FIN after the peer's; waiting for its ACK.
+    LastAck,
+    /// 0A: a listening socket.
+    Listen,
+    /// 0B: both sides sent FIN at the same time.
+    Closing,
+}
+
+impl TcpState {
+    /// The state for Linux's hex code, if it is one.
+    pub fn from_code(code: u8) -> Option<Self> {
+        use TcpState::*;
+        Some(match code {
+            0x01 => Established,
+            0x02 => SynSent,
+            0x03 => SynRecv,
+            0x04 => FinWait1,
+            0x05 => FinWait2,
+            0x06 => TimeWait,
+            0x07 => Close,
+            0x08 => CloseWait,
+            0x09 => LastAck,
+            0x0A => Listen,
+            0x0B => Closing,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for TcpState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use TcpState::*;
+        f.write_str(match self {
+            Established => "ESTABLISHED",
+            SynSent => "SYN-SENT",
+            SynRecv => "SYN-RECEIVED",
+            FinWait1 => "FIN-WAIT-1",
+            FinWait2 => "FIN-WAIT-2",
+            TimeWait => "TIME-WAIT",
+            Close => "CLOSED",
+            CloseWait => "CLOSE-WAIT",
+            LastAck => "LAST-ACK",
+            Listen => "LISTEN",
+            Closing => "CLOSING",
+        })
+    }
+}
+
+// ANCHOR: state_of
+/// The state of the connection from `local` to `peer` as the kernel lists it, or `None` if it
+/// is not listed (gone, or not Linux).
+pub fn state_of(local: SocketAddr, peer: SocketAddr) -> io::Result<Option<TcpState>> {
+    if !cfg!(target_os = "linux") {
+        return Ok(None);
+    }
+    let table = if local.is_ipv4() {
+        "/proc/net/tcp"
+    } else {
+        "/proc/net/tcp6"
+    };
+    let text = std::fs::read_to_string(table)?;
+    // Each line: "sl local_address rem_address st ...", addresses as HEXIP:HEXPORT.
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(l), Some(r), Some(st)) = (fields.get(1), fields.get(2), fields.get(3)) else {
+            continue;
+        };
+        if parse_addr(l) == Some(local) && parse_addr(r) == Some(peer) {
+            return Ok(u8::from_str_radix(st, 16)
+                .ok()
+                .and_then(TcpState::from_code));
+        }
+    }
+    Ok(None)
+}
+// ANCHOR_END: state_of
+
+/// Polls [`state_of`] until it returns `want` or `limit` passes, and returns the last state
+/// seen. Loopback transitions take microseconds; polling only absorbs that.
+pub fn wait_for(
+    local: SocketAddr,
+    peer: SocketAddr,
+    want: Option<TcpState>,
+    limit: Duration,
+) -> io::Result<Option<TcpState>> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let now = state_of(local, peer)?;
+        if now == want || Instant::now() > deadline {
+            return Ok(now);
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Parses `0100007F:1F90` (IPv4) or 32 hex digits and a port (IPv6). The kernel prints each
+/// 32-bit word of the address as a native-endian integer, so the bytes come back in memory
+/// order with `to_ne_bytes`.
+fn parse_addr(field: &str) -> Option<SocketAddr> {
+    let (ip_hex, port_hex) = field.split_once(':')?;
+    let port = u16::from_str_radix(port_hex, 16).ok()?;
+    let mut bytes = Vec::with_capacity(16);
+    for chunk in ip_hex.as_bytes().chunks(8) {
+        let word = u32::from_str_radix(std::str::from_utf8(chunk).ok()?, 16).ok()?;
+        bytes.extend_from_slice(&word.to_ne_bytes());
+    }
+    let ip = match bytes.len() {
+        4 => IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3])),
+        16 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?)),
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loopback addresses in the kernel's notation parse back (on little-endian machines the
+    /// IPv4 word for 127.0.0.1 is 0100007F).
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn parses_proc_addresses() {
+        assert_eq!(
+            parse_addr("0100007F:1F90"),
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(
+            parse_addr("00000000000000000000000001000000:0050"),
+            Some("[::1]:80".parse().unwrap())
+        );
+        assert_eq!(parse_addr("zz:1"), None);
+    }
+
+    /// States print with RFC 793's names.
+    #[test]
+    fn states_print_like_the_rfc() {
+        assert_eq!(TcpState::from_code(5).unwrap().to_string(), "FIN-WAIT-2");
+        assert_eq!(TcpState::from_code(0x08).unwrap().to_string(), "CLOSE-WAIT");
+        assert_eq!(TcpState::from_code(0x42), None);
+    }
+}
+
+/// The states of both ends after one step of a close.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// What was just done.
+    pub step: &'static str,
+    /// The client's (active closer's) state, `None` if not listed.
+    pub client: Option<TcpState>,
+    /// The server's (passive closer's) state, `None` if not listed.
+    pub server: Option<TcpState>,
+}
+
+// ANCHOR: watch_orderly_close
+/// Closes a connection the orderly way, client first, and records both ends' states after
+/// each step: ESTABLISHED, then FIN-WAIT-2 / CLOSE-WAIT, then TIME-WAIT / gone.
+pub fn watch_orderly_close() -> io::Result<Vec<Observed>> {
+    use TcpState::*;
+    use std::io::Read;
+    use std::net::Shutdown;
+
+    let (client, mut server) = crate::loopback_pair()?;
+    let (c, s) = (client.local_addr()?, server.local_addr()?);
+    let limit = Duration::from_secs(5);
+    let mut seen = Vec::new();
+    let mut record =
+        |step, want_client: Option<TcpState>, want_server: Option<TcpState>| -> io::Result<()> {
+            let client = wait_for(c, s, want_client, limit)?;
+            let server = wait_for(s, c, want_server, limit)?;
+            seen.push(Observed {
+                step,
+                client,
+                server,
+            });
+            Ok(())
+        };
+
+    record("connected", Some(Established), Some(Established))?;
+    client.shutdown(Shutdown::Write)?; // The client's FIN goes out; the server ACKs it.
+    record(
+        "client shutdown(Write): FIN sent and acknowledged",
+        Some(FinWait2),
+        Some(CloseWait),
+    )?;
+    let eof = server.read(&mut [0u8; 8])?; // CLOSE-WAIT is where the server reads 0.
+    debug_assert_eq!(eof, 0);
+    drop(server); // The server's FIN; the client ACKs it and enters TIME-WAIT.
+    record(
+        "server read 0, then close(): its FIN sent and acknowledged",
+        Some(TimeWait),
+        None,
+    )?;
+    drop(client); // Closing the descriptor changes nothing: TIME-WAIT belongs to the kernel.
+    record(
+        "client close(): the descriptor is gone, the connection lingers",
+        Some(TimeWait),
+        None,
+    )?;
+    Ok(seen)
+}
+// ANCHOR_END: watch_orderly_close
