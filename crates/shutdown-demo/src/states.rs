@@ -20,15 +20,17 @@
 //!
 //! Linux publishes every TCP socket of the network namespace in `/proc/net/tcp` and
 //! `/proc/net/tcp6`, one line each with the local and remote address and the state as a hex
-//! number. [`state_of`] finds the line for one connection, so the demo can show the states of
+//! number (read by `socklab_support::proc_tcp`). [`state_of`] finds the line for one connection, so the demo can show the states of
 //! its own sockets, including ones already closed (FIN-WAIT-2, TIME-WAIT), which no socket
 //! option could show because their descriptor is gone. Other systems have no such file; there
 //! the functions return `None` (macOS users can watch with `netstat -an -p tcp`).
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+use socklab_support::proc_tcp;
 
 /// The TCP states, named as in RFC 793 (with Linux's numbering in `/proc/net/tcp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,30 +101,10 @@ impl fmt::Display for TcpState {
 
 // ANCHOR: state_of
 /// The state of the connection from `local` to `peer` as the kernel lists it, or `None` if it
-/// is not listed (gone, or not Linux).
+/// is not listed (gone, or not Linux). The table's parsing is plumbing, in
+/// `socklab_support::proc_tcp`.
 pub fn state_of(local: SocketAddr, peer: SocketAddr) -> io::Result<Option<TcpState>> {
-    if !cfg!(target_os = "linux") {
-        return Ok(None);
-    }
-    let table = if local.is_ipv4() {
-        "/proc/net/tcp"
-    } else {
-        "/proc/net/tcp6"
-    };
-    let text = std::fs::read_to_string(table)?;
-    // Each line: "sl local_address rem_address st ...", addresses as HEXIP:HEXPORT.
-    for line in text.lines().skip(1) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let (Some(l), Some(r), Some(st)) = (fields.get(1), fields.get(2), fields.get(3)) else {
-            continue;
-        };
-        if parse_addr(l) == Some(local) && parse_addr(r) == Some(peer) {
-            return Ok(u8::from_str_radix(st, 16)
-                .ok()
-                .and_then(TcpState::from_code));
-        }
-    }
-    Ok(None)
+    Ok(proc_tcp::lookup(local, peer)?.and_then(|entry| TcpState::from_code(entry.state)))
 }
 // ANCHOR_END: state_of
 
@@ -144,44 +126,9 @@ pub fn wait_for(
     }
 }
 
-/// Parses `0100007F:1F90` (IPv4) or 32 hex digits and a port (IPv6). The kernel prints each
-/// 32-bit word of the address as a native-endian integer, so the bytes come back in memory
-/// order with `to_ne_bytes`.
-fn parse_addr(field: &str) -> Option<SocketAddr> {
-    let (ip_hex, port_hex) = field.split_once(':')?;
-    let port = u16::from_str_radix(port_hex, 16).ok()?;
-    let mut bytes = Vec::with_capacity(16);
-    for chunk in ip_hex.as_bytes().chunks(8) {
-        let word = u32::from_str_radix(std::str::from_utf8(chunk).ok()?, 16).ok()?;
-        bytes.extend_from_slice(&word.to_ne_bytes());
-    }
-    let ip = match bytes.len() {
-        4 => IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3])),
-        16 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?)),
-        _ => return None,
-    };
-    Some(SocketAddr::new(ip, port))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Loopback addresses in the kernel's notation parse back (on little-endian machines the
-    /// IPv4 word for 127.0.0.1 is 0100007F).
-    #[test]
-    #[cfg(target_endian = "little")]
-    fn parses_proc_addresses() {
-        assert_eq!(
-            parse_addr("0100007F:1F90"),
-            Some("127.0.0.1:8080".parse().unwrap())
-        );
-        assert_eq!(
-            parse_addr("00000000000000000000000001000000:0050"),
-            Some("[::1]:80".parse().unwrap())
-        );
-        assert_eq!(parse_addr("zz:1"), None);
-    }
 
     /// States print with RFC 793's names.
     #[test]

@@ -10,12 +10,15 @@
 //!   parses durations with units (`500ms`, `2s`).
 //! - [`data`]: reproducible pseudo-random payloads and checksums, so a test can prove that
 //!   every byte came back in order.
+//! - [`proc_tcp`]: Linux's table of TCP sockets (`/proc/net/tcp`): each connection's state
+//!   and queue lengths, for chapters 3 and 5.
 //! - [`watchdog`]: [`within`], a bound on a whole test step, so that a bug makes a test fail
 //!   instead of hanging the suite.
 
 pub mod cli;
 pub mod data;
 pub mod narrate;
+pub mod proc_tcp;
 pub mod watchdog;
 
 pub use narrate::Narrator;
