@@ -17,7 +17,8 @@
 //! - A clear distinction between a clean end of stream (the peer closed between frames, which
 //!   is normal) and a truncated frame (the peer closed in the middle of one, which is an error).
 //!
-//! The calls underneath are plain `read(2)` and `write(2)`; a `BufReader`/`BufWriter` around
+//! [`read_frame`] serves blocking code; [`Decoder`] does the same job incrementally for
+//! non-blocking event loops (chapter 7). The calls underneath are plain `read(2)` and `write(2)`; a `BufReader`/`BufWriter` around
 //! the socket turns the many small reads and writes of framing into few system calls.
 
 use std::fmt;
@@ -171,10 +172,136 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 // ANCHOR_END: read_full
 
+// ANCHOR: decoder
+/// Incremental framing for non-blocking code (chapter 7): bytes go in as they arrive, in
+/// pieces of any size; whole frames come out. The limit is checked as soon as a header is
+/// complete, so a peer cannot make the decoder hold more than `max` bytes of payload plus
+/// one header.
+#[derive(Debug)]
+pub struct Decoder {
+    buf: Vec<u8>,
+    max: usize,
+}
+
+impl Decoder {
+    /// A decoder accepting payloads of at most `max` bytes.
+    pub fn new(max: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            max,
+        }
+    }
+
+    /// Bytes received but not yet returned as frames.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// How many more bytes the decoder may take right now without exceeding its bound: the
+    /// rest of the current frame, or a header if no frame has started. Feeding at most this
+    /// much at a time keeps memory at one frame's worth.
+    pub fn room(&self) -> usize {
+        let frame_len = self
+            .header()
+            .map_or(HEADER_LEN, |len| HEADER_LEN + len.min(self.max));
+        frame_len.saturating_sub(self.buf.len()).max(HEADER_LEN)
+    }
+
+    /// Appends received bytes.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next complete frame, `Ok(None)` if more bytes are needed, or an error for an
+    /// announced length over the limit (the connection should be closed).
+    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+        let Some(len) = self.header() else {
+            return Ok(None);
+        };
+        if len > self.max {
+            return Err(FrameError::TooLarge { len, max: self.max });
+        }
+        if self.buf.len() < HEADER_LEN + len {
+            return Ok(None);
+        }
+        let payload = self.buf[HEADER_LEN..HEADER_LEN + len].to_vec();
+        self.buf.drain(..HEADER_LEN + len);
+        Ok(Some(payload))
+    }
+
+    /// The error for a stream that ends now: `None` between frames, `Truncated` inside one.
+    pub fn finish(&self) -> Option<FrameError> {
+        match self.buf.len() {
+            0 => None,
+            got => Some(FrameError::Truncated {
+                expected: self.header().map_or(HEADER_LEN, |len| HEADER_LEN + len),
+                got,
+            }),
+        }
+    }
+
+    /// The announced payload length, once the header is complete.
+    fn header(&self) -> Option<usize> {
+        let header: [u8; HEADER_LEN] = self.buf.get(..HEADER_LEN)?.try_into().ok()?;
+        Some(u32::from_be_bytes(header) as usize)
+    }
+}
+// ANCHOR_END: decoder
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Cursor;
+
+    /// Frames fed one byte at a time, or all at once, come out the same; a frame split across
+    /// feeds waits for its last byte.
+    #[test]
+    fn decoder_is_indifferent_to_how_bytes_arrive() {
+        let mut wire = Vec::new();
+        for payload in [&b"one"[..], b"", &[9u8; 700]] {
+            write_frame(&mut wire, payload).unwrap();
+        }
+        for chunk in [1, 3, 5, 64, wire.len()] {
+            let mut d = Decoder::new(MAX_FRAME);
+            let mut frames = Vec::new();
+            for piece in wire.chunks(chunk) {
+                d.feed(piece);
+                while let Some(f) = d.next_frame().unwrap() {
+                    frames.push(f);
+                }
+            }
+            assert_eq!(
+                frames,
+                vec![b"one".to_vec(), vec![], vec![9u8; 700]],
+                "chunk {chunk}"
+            );
+            assert!(d.finish().is_none());
+        }
+    }
+
+    /// An oversize header is refused as soon as it is complete; a stream ending inside a frame
+    /// is truncated; `room` never invites more than one frame's worth.
+    #[test]
+    fn decoder_enforces_the_limit_and_reports_truncation() {
+        let mut d = Decoder::new(10);
+        d.feed(&11u32.to_be_bytes());
+        assert!(matches!(
+            d.next_frame(),
+            Err(FrameError::TooLarge { len: 11, max: 10 })
+        ));
+        let mut d = Decoder::new(10);
+        assert_eq!(d.room(), HEADER_LEN);
+        d.feed(&[0, 0, 0, 8, 1, 2]);
+        assert_eq!(d.room(), 6, "the rest of the 8-byte payload");
+        assert!(d.next_frame().unwrap().is_none());
+        assert!(matches!(
+            d.finish(),
+            Some(FrameError::Truncated {
+                expected: 12,
+                got: 6
+            })
+        ));
+    }
 
     /// Frames written back to back are read back one by one, and then a clean end.
     #[test]

@@ -1,0 +1,445 @@
+//! Every I/O model side by side: requests/s and latency at 1 to 10,000 connections.
+//!
+//! `cargo bench -p multiplex-demo --bench models` (add `-- --quick` for a smoke run, and
+//! `-- --out DIR` to write `models.md` and `models.svg` there; cargo runs benchmarks from the
+//! crate's folder, so give an absolute path). The servers run in this
+//! process, each freshly started: chapter 1's thread-per-connection server, the event loop on
+//! select, poll and epoll (level- and edge-triggered), and tokio's current-thread and
+//! multi-thread runtimes as the production reference (tokio is a dev-dependency, used only
+//! here). The load is the crate's own generator, in a child process, so clients and server do
+//! not share a descriptor limit; every model gets the same load.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use multiplex_demo::Api;
+use multiplex_demo::load::{raise_fd_limit, rss_bytes};
+use multiplex_demo::server::{self, Config};
+use socklab_support::Narrator;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The servers compared.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Model {
+    Threaded,
+    Event(Api),
+    TokioCurrentThread,
+    TokioMultiThread,
+}
+
+impl Model {
+    fn name(self) -> String {
+        match self {
+            Model::Threaded => "threads (ch. 1)".into(),
+            Model::Event(api) => api.name().into(),
+            Model::TokioCurrentThread => "tokio current-thread".into(),
+            Model::TokioMultiThread => "tokio multi-thread".into(),
+        }
+    }
+
+    /// Starts a fresh server; returns its address and, for event loops, how many connections
+    /// it refused for want of descriptor numbers (select).
+    fn start(self, connections: usize) -> (SocketAddr, Option<Arc<server::Stats>>) {
+        let listener = server::listen(([127, 0, 0, 1], 0).into()).expect("listen");
+        match self {
+            Model::Threaded => {
+                let config = tcp_demo::ServerConfig {
+                    max_connections: connections + 16,
+                    ..Default::default()
+                };
+                let addr = tcp_demo::Server::new(listener, config)
+                    .with_log(Arc::new(Narrator::silent()))
+                    .spawn()
+                    .expect("spawn");
+                (addr, None)
+            }
+            Model::Event(api) => {
+                let (addr, stats) = server::spawn(
+                    api,
+                    listener,
+                    Config::default(),
+                    Arc::new(Narrator::silent()),
+                )
+                .expect("spawn");
+                (addr, Some(stats))
+            }
+            Model::TokioCurrentThread | Model::TokioMultiThread => (
+                tokio_server(listener, self == Model::TokioMultiThread),
+                None,
+            ),
+        }
+    }
+}
+
+/// The echo protocol served by tokio: read a header, read the payload, write both back with
+/// one write (as the event loop does), per connection task.
+fn tokio_server(listener: TcpListener, multi: bool) -> SocketAddr {
+    let addr = listener.local_addr().expect("addr");
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let runtime = if multi {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(async move {
+                    let mut frame = Vec::new();
+                    loop {
+                        let mut header = [0u8; 4];
+                        if stream.read_exact(&mut header).await.is_err() {
+                            return;
+                        }
+                        let len = u32::from_be_bytes(header) as usize;
+                        if len > tcp_demo::MAX_FRAME {
+                            return;
+                        }
+                        frame.clear();
+                        frame.extend_from_slice(&header);
+                        frame.resize(4 + len, 0);
+                        if stream.read_exact(&mut frame[4..]).await.is_err()
+                            || stream.write_all(&frame).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+    });
+    addr
+}
+
+/// One table row: model name, connections, the median cell (`None`: no fair figure), and
+/// the requests/s spread (min, max).
+type Row = (String, usize, Option<Cell>, (f64, f64));
+
+/// One load run: (requests/s, p50 µs, p99 µs, errors), parsed from the load command's line.
+struct Cell {
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+    errors: u64,
+}
+
+fn load(addr: SocketAddr, connections: usize, time: &str) -> Option<Cell> {
+    let out = Command::new(env!("CARGO_BIN_EXE_multiplex-demo"))
+        .args([
+            "load",
+            "--addr",
+            &addr.to_string(),
+            "-c",
+            &connections.to_string(),
+            "--time",
+            time,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        eprintln!(
+            "  load failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return None;
+    }
+    // "N connections: R requests in T: X req/s, p50 A, p99 B, errors E"
+    let after = |key: &str| {
+        line.split(key).nth(1).map(|rest| {
+            rest.trim_start()
+                .split([',', ' '])
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+    };
+    let micros = |text: String| -> Option<f64> {
+        let (num, unit) = text.split_at(text.find(|c: char| c.is_alphabetic() || c == 'µ')?);
+        let v: f64 = num.parse().ok()?;
+        Some(match unit {
+            "ns" => v / 1000.0,
+            "µs" => v,
+            "ms" => v * 1000.0,
+            "s" => v * 1e6,
+            _ => return None,
+        })
+    };
+    Some(Cell {
+        rps: line
+            .split("req/s")
+            .next()?
+            .rsplit(' ')
+            .nth(1)?
+            .parse()
+            .ok()?,
+        p50_us: micros(after("p50")?)?,
+        p99_us: micros(after("p99")?)?,
+        errors: after("errors")?.trim().parse().ok()?,
+    })
+}
+
+/// Memory the server process gains per idle connection, with `n` connections held open by a
+/// child process.
+fn rss_per_idle_connection(model: Model, n: usize) -> Option<f64> {
+    let (addr, _) = model.start(n);
+    let before = rss_bytes()?;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_multiplex-demo"))
+        .args([
+            "load",
+            "--addr",
+            &addr.to_string(),
+            "-c",
+            &n.to_string(),
+            "--hold",
+            "3s",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take()?)
+        .read_line(&mut line)
+        .ok()?;
+    std::thread::sleep(Duration::from_millis(300)); // Let the server finish accepting.
+    let after = rss_bytes()?;
+    let _ = child.wait();
+    Some(after.saturating_sub(before) as f64 / n as f64)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let out_dir = args
+        .iter()
+        .position(|a| a == "--out")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
+    raise_fd_limit(12_000).expect("descriptor limit");
+    let counts: &[usize] = if quick {
+        &[1, 100]
+    } else {
+        &[1, 100, 1000, 10_000]
+    };
+    let time = if quick { "300ms" } else { "2s" };
+    let mut models = vec![Model::Threaded];
+    models.extend(Api::available().into_iter().map(Model::Event));
+    models.extend([Model::TokioCurrentThread, Model::TokioMultiThread]);
+
+    // Memory first, before any load has grown this process's heap: later figures would hide
+    // the server's new allocations inside pages the allocator already holds.
+    let idle = if quick { 1000 } else { 10_000 };
+    let best = if cfg!(target_os = "linux") {
+        Model::Event(Api::Epoll)
+    } else {
+        Model::Event(Api::Poll)
+    };
+    let memory = rss_per_idle_connection(best, idle);
+
+    // Every cell is measured `rounds` times, round-robin over all cells, so that a slow spell
+    // on a shared machine lands on every model alike; each cell keeps its medians.
+    let rounds: usize = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if quick { 1 } else { 3 });
+    let mut samples: Vec<(String, usize, Vec<Cell>, bool)> = Vec::new();
+    for round in 1..=rounds {
+        for &c in counts {
+            for &model in &models {
+                let (addr, stats) = model.start(c);
+                let cell = load(addr, c, time);
+                // select could not watch every descriptor: no fair figure for this cell.
+                let refused = stats.is_some_and(|s| s.refused_fd.load(Ordering::Relaxed) > 0);
+                let i = match samples.iter().position(|x| x.0 == model.name() && x.1 == c) {
+                    Some(i) => i,
+                    None => {
+                        samples.push((model.name(), c, Vec::new(), false));
+                        samples.len() - 1
+                    }
+                };
+                match (cell, refused) {
+                    (Some(x), false) => {
+                        eprintln!(
+                            "round {round}: {:<22} C={c:<6} {:>10.0} req/s  p50 {:>9.1} µs  p99 {:>9.1} µs  errors {}",
+                            model.name(),
+                            x.rps,
+                            x.p50_us,
+                            x.p99_us,
+                            x.errors
+                        );
+                        samples[i].2.push(x);
+                    }
+                    _ => {
+                        eprintln!("round {round}: {:<22} C={c:<6} n/a", model.name());
+                        samples[i].3 = true;
+                    }
+                }
+            }
+        }
+    }
+    let median = |mut v: Vec<f64>| -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let rows: Vec<Row> = samples
+        .into_iter()
+        .map(|(name, c, cells, failed)| {
+            if failed || cells.is_empty() {
+                return (name, c, None, (0.0, 0.0));
+            }
+            let spread = (
+                cells.iter().map(|x| x.rps).fold(f64::MAX, f64::min),
+                cells.iter().map(|x| x.rps).fold(0.0, f64::max),
+            );
+            let cell = Cell {
+                rps: median(cells.iter().map(|x| x.rps).collect()),
+                p50_us: median(cells.iter().map(|x| x.p50_us).collect()),
+                p99_us: median(cells.iter().map(|x| x.p99_us).collect()),
+                errors: cells.iter().map(|x| x.errors).sum(),
+            };
+            (name, c, Some(cell), spread)
+        })
+        .collect();
+
+    let mut md = format!(
+        "Medians of {rounds} round(s) of {time} per cell; requests/s spread is min to max.\n\n\
+         | model | connections | requests/s (median) | spread | vs tokio current-thread | p50 | p99 | errors |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n"
+    );
+    for &c in counts {
+        let reference = rows
+            .iter()
+            .find(|r| r.0 == "tokio current-thread" && r.1 == c)
+            .and_then(|r| r.2.as_ref().map(|x| x.rps));
+        for (name, _, cell, (lo, hi)) in rows.iter().filter(|r| r.1 == c) {
+            match cell {
+                Some(x) => {
+                    md += &format!(
+                        "| {name} | {c} | {:.0} | {:.0} to {:.0} | {} | {:.0} µs | {:.0} µs | {} |\n",
+                        x.rps,
+                        lo,
+                        hi,
+                        reference.map_or("".into(), |r| format!("{:.2}", x.rps / r)),
+                        x.p50_us,
+                        x.p99_us,
+                        x.errors
+                    )
+                }
+                None => md += &format!("| {name} | {c} | n/a (FD_SETSIZE) | | | | | |\n"),
+            }
+        }
+    }
+    if let Some(per) = memory {
+        md += &format!(
+            "\nServer memory per idle connection ({}, {idle} connections): {:.2} KiB of user-space RSS \
+             (the kernel's own per-socket memory is not in RSS).\n",
+            best.name(),
+            per / 1024.0
+        );
+    }
+    println!("{md}");
+    if let Some(dir) = out_dir {
+        std::fs::create_dir_all(&dir).expect("output folder");
+        std::fs::write(dir.join("models.md"), &md).expect("write models.md");
+        std::fs::write(dir.join("models.svg"), chart(&rows, counts)).expect("write models.svg");
+        eprintln!("wrote {}", dir.display());
+    }
+}
+
+/// requests/s against connections (log scale), one line per model.
+fn chart(rows: &[Row], counts: &[usize]) -> String {
+    use plotters::prelude::*;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (760, 460)).into_drawing_area();
+        root.fill(&WHITE).expect("fill");
+        let max_y = rows
+            .iter()
+            .filter_map(|r| r.2.as_ref().map(|c| c.rps))
+            .fold(1.0, f64::max)
+            * 1.3;
+        let max_x = *counts.last().unwrap_or(&1) as u32;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Echo requests/s against concurrent connections",
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d((1u32..max_x.max(2)).log_scale(), 0f64..max_y)
+            .expect("chart");
+        chart
+            .configure_mesh()
+            .x_desc("connections (log scale)")
+            .y_desc("requests/s")
+            .y_label_formatter(&|v| format!("{:.0}k", v / 1000.0))
+            .draw()
+            .expect("mesh");
+        let palette = [
+            RGBColor(0x1f, 0x77, 0xb4),
+            RGBColor(0xd6, 0x27, 0x28),
+            RGBColor(0x2c, 0xa0, 0x2c),
+            RGBColor(0x94, 0x67, 0xbd),
+            RGBColor(0x8c, 0x56, 0x4b),
+            RGBColor(0xe3, 0x77, 0xc2),
+            RGBColor(0x7f, 0x7f, 0x7f),
+            RGBColor(0xbc, 0xbd, 0x22),
+        ];
+        let mut names: Vec<&String> = Vec::new();
+        for r in rows {
+            if !names.contains(&&r.0) {
+                names.push(&r.0);
+            }
+        }
+        for (i, name) in names.iter().enumerate() {
+            let color = palette[i % palette.len()];
+            let line: Vec<(u32, f64)> = rows
+                .iter()
+                .filter(|r| &&r.0 == name)
+                .filter_map(|r| r.2.as_ref().map(|c| (r.1 as u32, c.rps)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
+                .expect("series")
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    line.into_iter()
+                        .map(|xy| Circle::new(xy, 3, color.filled())),
+                )
+                .expect("points");
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .expect("legend");
+        root.present().expect("present");
+    }
+    svg
+}

@@ -1,0 +1,85 @@
+//! Chapter 7: select cannot watch descriptors numbered FD_SETSIZE (1024) or above; poll can.
+//! In its own test binary, because it opens a thousand files in the whole process.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use multiplex_demo::Api;
+use multiplex_demo::load::raise_fd_limit;
+use multiplex_demo::select::fd_setsize;
+use multiplex_demo::server::{self, Config};
+use socklab_support::{Narrator, within};
+
+// ANCHOR: select_fd_setsize
+/// With more than FD_SETSIZE descriptors open, a new connection gets a number select cannot
+/// put in its bitmap: the select server refuses it with a logged reason (no crash, no
+/// undefined behaviour) and keeps serving; a poll server serves the same kind of connection.
+#[test]
+fn select_refuses_descriptors_beyond_fd_setsize_and_poll_does_not() {
+    raise_fd_limit(4096).unwrap();
+    let log = Arc::new(Narrator::capture());
+    let (select_addr, select_stats) = server::spawn(
+        Api::Select,
+        server::listen(([127, 0, 0, 1], 0).into()).unwrap(),
+        Config::default(),
+        Arc::clone(&log),
+    )
+    .unwrap();
+    let (poll_addr, _) = server::spawn(
+        Api::Poll,
+        server::listen(([127, 0, 0, 1], 0).into()).unwrap(),
+        Config::default(),
+        Arc::new(Narrator::silent()),
+    )
+    .unwrap();
+    // A client connected *before* the descriptors run high keeps working throughout.
+    let mut early = TcpStream::connect(select_addr).unwrap();
+    early
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let filler: Vec<File> = (0..fd_setsize())
+        .map(|_| File::open("/dev/null").unwrap())
+        .collect();
+
+    let echo = |addr| {
+        within(Duration::from_secs(20), "late client", move || {
+            let mut late = TcpStream::connect(addr).unwrap();
+            late.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            // If the server has already closed us, the write may fail: that is the outcome.
+            let _ = late.write_all(b"\0\0\0\x02hi");
+            let mut buf = [0u8; 6];
+            match late.read(&mut buf) {
+                Ok(n) => buf[..n].to_vec(),
+                // Closed with our bytes unread, the socket sends RST rather than FIN (chapter 5).
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Vec::new(),
+                Err(e) => panic!("{e}"),
+            }
+        })
+    };
+    assert!(
+        echo(select_addr).is_empty(),
+        "select closed the connection it cannot watch"
+    );
+    assert_eq!(select_stats.refused_fd.load(Ordering::Relaxed), 1);
+    assert!(
+        log.said("beyond select's limit (FD_SETSIZE = 1024)"),
+        "{:?}",
+        log.lines()
+    );
+    assert_eq!(echo(poll_addr), b"\0\0\0\x02hi", "poll has no such limit");
+
+    early.write_all(b"\0\0\0\x01!").unwrap();
+    let mut buf = [0u8; 5];
+    early.read_exact(&mut buf).unwrap();
+    assert_eq!(
+        &buf, b"\0\0\0\x01!",
+        "the select server still serves its other clients"
+    );
+    drop(filler);
+}
+// ANCHOR_END: select_fd_setsize
