@@ -13,7 +13,9 @@
 //!   shows it).
 //! - **Idle timeout from the nearest deadline.** Every connection has a deadline, kept in a
 //!   sorted set; the wait's timeout is the time to the nearest one, so a silent client is
-//!   closed on time without any timer thread or periodic scan.
+//!   closed on time without any timer thread or periodic scan. Progress pushes the deadline
+//!   back, except past [`Config::frame_timeout`] after a frame began: a client dripping one
+//!   byte at a time (slowloris) makes progress forever, but its frame never completes.
 //! - **Back-pressure.** A client that sends and never reads would make its outbox grow
 //!   without end. Past [`Config::outbox_cap`] the loop stops reading from it until the tail
 //!   drains; its own send buffer then fills and *it* blocks, not us.
@@ -46,6 +48,8 @@ pub struct Config {
     pub max_frame: usize,
     /// How long a connection may go without any progress before it is closed.
     pub idle_timeout: Duration,
+    /// How long one frame may take to arrive, from its first byte to its last.
+    pub frame_timeout: Duration,
     /// Unsent bytes per connection above which the loop stops reading from it.
     pub outbox_cap: usize,
     /// Connections served at once; beyond, new clients wait in the accept queue.
@@ -59,6 +63,7 @@ impl Default for Config {
         Self {
             max_frame: MAX_FRAME,
             idle_timeout: Duration::from_secs(30),
+            frame_timeout: Duration::from_secs(10),
             outbox_cap: 256 * 1024,
             max_connections: 100_000,
             always_write_interest: false,
@@ -75,7 +80,7 @@ pub struct Stats {
     pub active: AtomicUsize,
     /// Frames echoed.
     pub frames: AtomicU64,
-    /// Connections closed for idling.
+    /// Connections closed for idling, or for a frame that took too long.
     pub closed_idle: AtomicU64,
     /// Connections closed for a bad frame or an I/O error.
     pub closed_bad: AtomicU64,
@@ -113,6 +118,8 @@ struct Conn {
     outbox: Outbox,
     /// When the connection will be closed if nothing happens (its key in the deadline set).
     deadline: Instant,
+    /// When the frame now arriving began, if one is partly here.
+    frame_started: Option<Instant>,
     /// What it is registered for right now.
     interest: Interest,
     /// Reading is paused because the outbox is over its cap (back-pressure).
@@ -379,6 +386,7 @@ impl<R: Readiness> EventLoop<R> {
             decoder: Decoder::new(self.config.max_frame),
             outbox: Outbox::new(),
             deadline,
+            frame_started: None,
             interest,
             paused: false,
         });
@@ -418,9 +426,18 @@ impl<R: Readiness> EventLoop<R> {
             Err(reason) => self.close(event.token, reason),
             Ok(progress) => {
                 if progress {
-                    // Activity pushes the idle deadline back.
+                    // Activity pushes the idle deadline back, but never past the end of the
+                    // time allowed for the frame that is partly here.
+                    let now = Instant::now();
+                    let mut deadline = now + self.config.idle_timeout;
+                    if conn.decoder.buffered() > 0 {
+                        let began = *conn.frame_started.get_or_insert(now);
+                        deadline = deadline.min(began + self.config.frame_timeout);
+                    } else {
+                        conn.frame_started = None;
+                    }
                     self.deadlines.remove(&(conn.deadline, event.token));
-                    conn.deadline = Instant::now() + self.config.idle_timeout;
+                    conn.deadline = deadline;
                     self.deadlines.insert((conn.deadline, event.token));
                 }
                 let wanted = conn.wanted(always_write);
@@ -467,13 +484,15 @@ impl<R: Readiness> EventLoop<R> {
             Close::Peer => {}
             Close::Idle => {
                 self.stats.closed_idle.fetch_add(1, Ordering::Relaxed);
-                self.log.step(
-                    "server",
-                    &format!(
-                        "{}: idle for {:?}; closed",
-                        conn.peer, self.config.idle_timeout
+                let why = match conn.frame_started {
+                    Some(_) => format!(
+                        "frame not complete within {:?} (slow sender)",
+                        self.config.frame_timeout
                     ),
-                );
+                    None => format!("idle for {:?}", self.config.idle_timeout),
+                };
+                self.log
+                    .step("server", &format!("{}: {why}; closed", conn.peer));
             }
             Close::Bad(why) => {
                 self.stats.closed_bad.fetch_add(1, Ordering::Relaxed);

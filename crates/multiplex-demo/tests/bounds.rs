@@ -150,6 +150,47 @@ fn a_client_that_never_reads_cannot_grow_server_memory() {
 }
 // ANCHOR_END: back_pressure_bounds_memory
 
+// ANCHOR: slow_frame_is_closed
+/// A client dripping a frame one byte every 50 ms makes progress at every byte, so the idle
+/// deadline alone would never fire; the frame deadline (500 ms) closes it, not before.
+#[test]
+fn a_frame_dripped_byte_by_byte_is_cut_off() {
+    let config = Config {
+        idle_timeout: Duration::from_millis(300),
+        frame_timeout: Duration::from_millis(500),
+        ..Config::default()
+    };
+    let (addr, stats, log) = start(config);
+    let (took, sent) = within(LIMIT, "slowloris", move || {
+        let mut drip = TcpStream::connect(addr).unwrap();
+        let started = Instant::now();
+        let mut sent = 0;
+        for byte in [&100u32.to_be_bytes()[..], &[0u8; 100]].concat() {
+            if drip.write_all(&[byte]).is_err() {
+                break;
+            }
+            sent += 1;
+            std::thread::sleep(Duration::from_millis(50)); // The attack: slow on purpose.
+            if started.elapsed() > Duration::from_secs(5) {
+                break;
+            }
+        }
+        (started.elapsed(), sent)
+    });
+    assert!(sent < 104, "the server waited for the whole slow frame");
+    assert!(
+        took >= Duration::from_millis(500),
+        "cut off early: {took:?}"
+    );
+    assert_eq!(stats.closed_idle.load(Ordering::Relaxed), 1);
+    assert!(
+        log.said("frame not complete within 500ms"),
+        "{:?}",
+        log.lines()
+    );
+}
+// ANCHOR_END: slow_frame_is_closed
+
 /// With `max_connections = 2` the third client waits in the accept queue and is served once
 /// one of the first two leaves.
 #[test]

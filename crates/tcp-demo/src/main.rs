@@ -49,6 +49,9 @@ enum Command {
         /// Close a connection silent for this long (e.g. 30s, 500ms).
         #[arg(long, default_value = "30s", value_parser = cli::parse_duration)]
         idle_timeout: Duration,
+        /// Close a connection whose frame takes longer than this to arrive.
+        #[arg(long, default_value = "10s", value_parser = cli::parse_duration)]
+        frame_timeout: Duration,
     },
     /// Sends each message as a frame to an echo server and prints the replies.
     Client {
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
                 max_connections,
                 max_frame,
                 idle_timeout,
+                frame_timeout,
             } => {
                 let listener =
                     TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
                     max_connections: max_connections.into(),
                     max_frame: max_frame as usize,
                     idle_timeout,
+                    frame_timeout,
                 };
                 let server = Server::new(listener, config);
                 // The first line is the real address, so scripts can read the port when 0 was asked.

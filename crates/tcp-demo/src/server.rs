@@ -16,13 +16,16 @@
 //! - **Idle time** ([`ServerConfig::idle_timeout`]): each connection's reads and writes carry a
 //!   timeout (`SO_RCVTIMEO`, `SO_SNDTIMEO`), so a client that goes quiet, or stops reading its
 //!   replies, gives its slot back.
+//! - **Frame time** ([`ServerConfig::frame_timeout`]): once a frame has begun, all of it must
+//!   arrive within this time. A per-read timeout alone restarts with every byte, so a client
+//!   dripping one byte at a time (slowloris, chapter 6) would hold its thread forever.
 
-use std::io::{self, BufReader, BufWriter, ErrorKind, Write};
+use std::io::{self, BufReader, BufWriter, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socklab_support::Narrator;
 
@@ -37,6 +40,8 @@ pub struct ServerConfig {
     pub max_frame: usize,
     /// How long a connection may stay silent (or refuse to read replies) before it is closed.
     pub idle_timeout: Duration,
+    /// How long one frame may take to arrive, from its first byte to its last.
+    pub frame_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +50,7 @@ impl Default for ServerConfig {
             max_connections: 64,
             max_frame: frame::MAX_FRAME,
             idle_timeout: Duration::from_secs(30),
+            frame_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -193,10 +199,11 @@ fn echo_frames(stream: &TcpStream, config: ServerConfig, stats: &Stats) -> Resul
     stream.set_write_timeout(Some(config.idle_timeout))?;
     // Replies are written whole by a BufWriter, so Nagle's delay would only add latency.
     stream.set_nodelay(true)?;
-    let mut reader = BufReader::new(stream);
+    let mut reader = BufReader::new(FrameDeadline::new(stream, config));
     let mut writer = BufWriter::new(stream);
     let mut frames = 0;
     while let Some(payload) = frame::read_frame(&mut reader, config.max_frame)? {
+        reader.get_mut().frame_done(); // The next frame's clock starts with its first byte.
         frame::write_frame(&mut writer, &payload)?;
         writer.flush()?;
         frames += 1;
@@ -204,11 +211,66 @@ fn echo_frames(stream: &TcpStream, config: ServerConfig, stats: &Stats) -> Resul
     }
     Ok(frames)
 }
+
+/// A reader that gives each `read` the idle timeout, or less once a frame has begun: the
+/// time left of [`ServerConfig::frame_timeout`] (chapter 6's deadline, recomputed before every
+/// call).
+struct FrameDeadline<'a> {
+    stream: &'a TcpStream,
+    config: ServerConfig,
+    started: Option<Instant>,
+}
+
+impl<'a> FrameDeadline<'a> {
+    fn new(stream: &'a TcpStream, config: ServerConfig) -> Self {
+        Self {
+            stream,
+            config,
+            started: None,
+        }
+    }
+
+    fn frame_done(&mut self) {
+        self.started = None;
+    }
+}
+
+impl Read for FrameDeadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let timeout = match self.started {
+            None => self.config.idle_timeout,
+            Some(t0) => match self.config.frame_timeout.checked_sub(t0.elapsed()) {
+                Some(left) if !left.is_zero() => left.min(self.config.idle_timeout),
+                _ => return Err(io::Error::new(ErrorKind::TimedOut, "frame deadline")),
+            },
+        };
+        self.stream.set_read_timeout(Some(timeout))?;
+        let n = match (&mut &*self.stream).read(buf) {
+            // The socket timeout was the frame's remaining time: report it as the deadline.
+            Err(e) if self.started.is_some() && e.kind() == ErrorKind::WouldBlock => {
+                return Err(io::Error::new(ErrorKind::TimedOut, "frame deadline"));
+            }
+            other => other?,
+        };
+        if n > 0 && self.started.is_none() {
+            self.started = Some(Instant::now());
+        }
+        Ok(n)
+    }
+}
 // ANCHOR_END: serve_connection
 
 /// A one-line reason for dropping a connection, for the server's log.
 fn describe(e: &FrameError, config: ServerConfig) -> String {
     match e {
+        FrameError::Io(io)
+            if io.kind() == ErrorKind::TimedOut && io.to_string() == "frame deadline" =>
+        {
+            format!(
+                "frame not complete within {:?} (slow sender)",
+                config.frame_timeout
+            )
+        }
         // On Unix a read or write timeout surfaces as EAGAIN, which Rust calls WouldBlock.
         FrameError::Io(io) if matches!(io.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
             format!("idle for {:?} (timeout)", config.idle_timeout)

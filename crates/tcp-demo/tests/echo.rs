@@ -235,6 +235,48 @@ fn idle_client_is_closed() {
 }
 // ANCHOR_END: idle_client_is_closed
 
+// ANCHOR: slow_frame_is_closed
+/// A client that drips a frame one byte every 50 ms never trips the 300 ms idle timeout, but
+/// its frame must be complete within the 500 ms frame timeout: it is closed after that, not
+/// before, and the reason is logged.
+#[test]
+fn a_frame_dripped_byte_by_byte_is_cut_off() {
+    let config = ServerConfig {
+        idle_timeout: Duration::from_millis(300),
+        frame_timeout: Duration::from_millis(500),
+        ..ServerConfig::default()
+    };
+    let (addr, _, log) = start(config);
+    let (took, sent) = within(LIMIT, "slowloris", move || {
+        let mut drip = connect(addr);
+        let started = Instant::now();
+        let mut sent = 0;
+        // A 100-byte frame, one byte every 50 ms: 5 s if the server waited for it all.
+        for byte in [&100u32.to_be_bytes()[..], &[0u8; 100]].concat() {
+            if drip.write_all(&[byte]).is_err() {
+                break;
+            }
+            sent += 1;
+            std::thread::sleep(Duration::from_millis(50)); // The attack: slow on purpose.
+            if started.elapsed() > Duration::from_secs(5) {
+                break;
+            }
+        }
+        (started.elapsed(), sent)
+    });
+    assert!(sent < 104, "the server read the whole slow frame");
+    assert!(
+        took >= Duration::from_millis(500),
+        "cut off early: {took:?}"
+    );
+    assert!(
+        log.said("frame not complete within 500ms"),
+        "{:?}",
+        log.lines()
+    );
+}
+// ANCHOR_END: slow_frame_is_closed
+
 /// The same server and client work over IPv6 loopback (`[::1]`).
 #[test]
 fn echo_over_ipv6() {
