@@ -75,39 +75,56 @@ fn run(mut cmd: Command) -> Result<()> {
 }
 
 /// One step of `test-all`: its name and what it does.
-type Step = (&'static str, fn() -> Result<()>);
+type Step = (&'static str, Box<dyn FnOnce() -> Result<()>>);
 
 fn test_all() -> Result<()> {
-    let steps: &[Step] = &[
-        ("fmt", || {
-            run(with_args(cargo(), &["fmt", "--all", "--check"]))
-        }),
-        ("clippy", || {
-            run(with_args(
-                cargo(),
-                &[
-                    "clippy",
-                    "--workspace",
-                    "--all-targets",
-                    "--",
-                    "-D",
-                    "warnings",
-                ],
-            ))
-        }),
-        ("test", || run(with_args(cargo(), &["test", "--workspace"]))),
-        ("doc", || {
-            let mut cmd = with_args(cargo(), &["doc", "--workspace", "--no-deps"]);
-            cmd.env("RUSTDOCFLAGS", "-D warnings");
-            run(cmd)
-        }),
-        ("bench-build", || {
-            run(with_args(cargo(), &["bench", "--workspace", "--no-run"]))
-        }),
-        ("book-check", || book::check(&root())),
-        ("book-build", || build_book().map(drop)),
-    ];
     let start = Instant::now();
+    // mdBook compiles in the background while the checks run: the tests spend much of their
+    // time waiting on sockets and timers, and the install fills that time.
+    let mdbook = book::find_or_install(&root(), cargo, true)?;
+    let steps: Vec<Step> = vec![
+        (
+            "fmt",
+            Box::new(|| run(with_args(cargo(), &["fmt", "--all", "--check"]))),
+        ),
+        (
+            "clippy",
+            Box::new(|| {
+                run(with_args(
+                    cargo(),
+                    &[
+                        "clippy",
+                        "--workspace",
+                        "--all-targets",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ],
+                ))
+            }),
+        ),
+        (
+            "test",
+            Box::new(|| run(with_args(cargo(), &["test", "--workspace"]))),
+        ),
+        (
+            "doc",
+            Box::new(|| {
+                let mut cmd = with_args(cargo(), &["doc", "--workspace", "--no-deps"]);
+                cmd.env("RUSTDOCFLAGS", "-D warnings");
+                run(cmd)
+            }),
+        ),
+        (
+            "bench-build",
+            Box::new(|| run(with_args(cargo(), &["bench", "--workspace", "--no-run"]))),
+        ),
+        ("book-check", Box::new(|| book::check(&root()))),
+        (
+            "book-build",
+            Box::new(move || build_book_with(mdbook.wait()?).map(drop)),
+        ),
+    ];
     let mut results = Vec::new();
     for (name, step) in steps {
         eprintln!("xtask: ---- {name} ----");
@@ -127,7 +144,7 @@ fn test_all() -> Result<()> {
             if *ok { "PASS" } else { "FAIL" }
         );
     }
-    let failed: Vec<_> = results.iter().filter(|r| !r.1).map(|r| *r.0).collect();
+    let failed: Vec<_> = results.iter().filter(|r| !r.1).map(|r| r.0).collect();
     eprintln!("  total {:.1}s", start.elapsed().as_secs_f64());
     if failed.is_empty() {
         Ok(())
@@ -141,11 +158,16 @@ fn with_args(mut cmd: Command, args: &[&str]) -> Command {
     cmd
 }
 
-/// Builds the book with the pinned mdBook and returns the path of its `index.html`.
+/// Builds the book with the pinned mdBook (installing it if needed) and returns the path of
+/// its `index.html`.
 fn build_book() -> Result<PathBuf> {
+    build_book_with(book::find_or_install(&root(), cargo, false)?.wait()?)
+}
+
+/// Checks the book against the code, then builds it with `mdbook`.
+fn build_book_with(mdbook: PathBuf) -> Result<PathBuf> {
     let root = root();
     book::check(&root)?;
-    let mdbook = book::ensure_mdbook(&root, cargo)?;
     let mut cmd = Command::new(mdbook);
     cmd.arg("build").arg(root.join("book"));
     run(cmd)?;
