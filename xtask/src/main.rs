@@ -4,11 +4,14 @@
 //!   time: formatting, clippy, tests, docs, benchmark builds, the book's includes, the book.
 //! - `book`: builds the book and prints where to open it.
 //! - `check-book`: only the book-against-code checks (fast, no build).
+//! - `bench`: every measurement against its real peer (iperf3, sockperf, tokio), written to
+//!   `book/src/benchmarks/results.md`; `--quick` for a smoke run (part of `test-all`).
 //!
 //! Tools come from crates.io only. The book needs mdBook at one pinned version; if `mdbook`
 //! on PATH is not that version, xtask installs it with `cargo install --locked` into
 //! `target/tools/`, so a fresh machine needs nothing but Rust.
 
+mod bench;
 mod book;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +27,8 @@ tasks:
   test-all     formatting, clippy, tests, docs, bench builds, book checks and book build
   book         build the book and print where index.html is
   check-book   check the book against the code (includes, anchors, chapters, links)
+  bench        measure everything against iperf3, sockperf and tokio; write the results page
+               options: --quick (one short round), --out DIR (default book/src/benchmarks)
 ";
 
 fn main() -> ExitCode {
@@ -32,6 +37,15 @@ fn main() -> ExitCode {
         Some("test-all") => test_all(),
         Some("book") => build_book().map(|index| println!("book: {}", index.display())),
         Some("check-book") => book::check(&root()).map(|()| println!("book checks passed")),
+        Some("bench") => {
+            let quick = args.iter().any(|a| a == "--quick");
+            let out = args
+                .iter()
+                .position(|a| a == "--out")
+                .and_then(|i| args.get(i + 1))
+                .map_or_else(|| root().join("book/src/benchmarks"), PathBuf::from);
+            bench::run(&root(), cargo, &bench::Options { quick, out })
+        }
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -118,6 +132,14 @@ fn test_all() -> Result<()> {
         (
             "bench-build",
             Box::new(|| run(with_args(cargo(), &["bench", "--workspace", "--no-run"]))),
+        ),
+        (
+            "bench-quick",
+            Box::new(|| {
+                // A smoke run into target/, so the book's committed figures are left alone.
+                let out = root().join("target/bench-quick");
+                bench::run(&root(), cargo, &bench::Options { quick: true, out })
+            }),
         ),
         ("book-check", Box::new(|| book::check(&root()))),
         (

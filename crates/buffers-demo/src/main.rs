@@ -92,6 +92,9 @@ enum Command {
         /// How many alternating rounds of each.
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=100))]
         rounds: u16,
+        /// SO_SNDBUF/SO_RCVBUF for both tools (iperf3's -w); default: autotuned.
+        #[arg(long, value_parser = buffer_size)]
+        buffer: Option<usize>,
     },
 }
 
@@ -146,7 +149,11 @@ fn main() -> ExitCode {
                 }
                 Ok(())
             }
-            Command::CompareIperf3 { time, rounds } => compare_iperf3(time, rounds.into()),
+            Command::CompareIperf3 {
+                time,
+                rounds,
+                buffer,
+            } => compare_iperf3(time, rounds.into(), buffer),
         }
     })
 }
@@ -173,21 +180,21 @@ fn listen(addr: SocketAddr, buffer: Option<usize>) -> anyhow::Result<TcpListener
 /// time, alternating for `rounds` rounds, and prints the medians, the spread and the ratio.
 /// Loopback throughput on a shared machine swings by a third from run to run, so one run of
 /// each proves nothing; alternating spreads any drift over both.
-fn compare_iperf3(time: Duration, rounds: usize) -> anyhow::Result<()> {
+fn compare_iperf3(time: Duration, rounds: usize, buffer: Option<usize>) -> anyhow::Result<()> {
     if Process::new("iperf3").arg("--version").output().is_err() {
         println!("skipped: iperf3 is not installed (Debian/Ubuntu: apt-get install iperf3)");
         return Ok(());
     }
     let secs = time.as_secs().max(1);
     let (mut theirs, mut ours) = (Vec::new(), Vec::new());
-    let sink = bulk::sink_with_buffer(None)?;
+    let sink = bulk::sink_with_buffer(buffer)?;
     for round in 1..=rounds.max(1) {
-        let t = iperf3_once(secs)?;
+        let t = iperf3_once(secs, buffer)?;
         let o = bulk::send(
             sink,
             128 * 1024,
             Amount::Time(Duration::from_secs(secs)),
-            None,
+            buffer,
         )?
         .bytes_per_sec()
             * 8.0;
@@ -216,6 +223,16 @@ fn compare_iperf3(time: Duration, rounds: usize) -> anyhow::Result<()> {
         "ratio of medians: {:.1}% of iperf3 (goal: at least 90%)",
         100.0 * o.median / t.median
     );
+    // One line for scripts (`cargo xtask bench` reads it).
+    println!(
+        "RESULT iperf3_median={:.4} iperf3_min={:.4} iperf3_max={:.4} ours_median={:.4} ours_min={:.4} ours_max={:.4}",
+        t.median / 1e9,
+        t.min / 1e9,
+        t.max / 1e9,
+        o.median / 1e9,
+        o.min / 1e9,
+        o.max / 1e9
+    );
     Ok(())
 }
 
@@ -239,7 +256,7 @@ impl Spread {
 
 /// One iperf3 run of `secs` seconds: a one-off server and a client; returns bits per second
 /// as the receiver saw them.
-fn iperf3_once(secs: u64) -> anyhow::Result<f64> {
+fn iperf3_once(secs: u64, buffer: Option<usize>) -> anyhow::Result<f64> {
     // iperf3 cannot report a port the kernel chose, so ask for a free one and hand it over.
     // Another process could take it in between; then iperf3 fails and says so.
     let port = TcpListener::bind("127.0.0.1:0")?
@@ -269,18 +286,20 @@ fn iperf3_once(secs: u64) -> anyhow::Result<f64> {
         let _ = server.kill();
         bail!("iperf3 -s did not start listening on port {port}");
     }
-    let client = Process::new("iperf3")
-        .args([
-            "-c",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-t",
-            &secs.to_string(),
-            "-J",
-        ])
-        .output()
-        .context("running iperf3 -c")?;
+    let mut client = Process::new("iperf3");
+    client.args([
+        "-c",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        &secs.to_string(),
+        "-J",
+    ]);
+    if let Some(size) = buffer {
+        client.args(["-w", &size.to_string()]);
+    }
+    let client = client.output().context("running iperf3 -c")?;
     let _ = server.wait();
     let json = String::from_utf8_lossy(&client.stdout);
     received_bits_per_second(&json).context("no sum_received in iperf3's JSON")

@@ -360,6 +360,17 @@ fn main() {
     if let Some(dir) = out_dir {
         std::fs::create_dir_all(&dir).expect("output folder");
         std::fs::write(dir.join("models.md"), &md).expect("write models.md");
+        // The same medians for scripts (`cargo xtask bench` checks the goals against them).
+        let mut tsv = String::from("model\tconnections\trequests_per_sec\tp50_us\tp99_us\n");
+        for (name, c, cell, _) in &rows {
+            if let Some(x) = cell {
+                tsv += &format!(
+                    "{name}\t{c}\t{:.0}\t{:.1}\t{:.1}\n",
+                    x.rps, x.p50_us, x.p99_us
+                );
+            }
+        }
+        std::fs::write(dir.join("models.tsv"), tsv).expect("write models.tsv");
         std::fs::write(dir.join("models.svg"), chart(&rows, counts)).expect("write models.svg");
         eprintln!("wrote {}", dir.display());
     }

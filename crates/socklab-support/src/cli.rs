@@ -36,6 +36,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// The median and 99th percentile of some durations, in microseconds: (p50, p99).
+pub fn percentiles_us(times: &mut [Duration]) -> (f64, f64) {
+    if times.is_empty() {
+        return (0.0, 0.0);
+    }
+    times.sort_unstable();
+    let at = |q: f64| {
+        times[((times.len() as f64 * q) as usize).min(times.len() - 1)].as_secs_f64() * 1e6
+    };
+    (at(0.50), at(0.99))
+}
+
 /// Formats a byte count the way the demos print it: `65536 B (64.0 KiB)`.
 pub fn bytes(n: u64) -> String {
     const KIB: f64 = 1024.0;

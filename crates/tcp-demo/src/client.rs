@@ -57,6 +57,25 @@ impl Client {
     }
     // ANCHOR_END: echo
 
+    /// Sends `count` frames of `size` bytes, each after the previous one's echo, and returns
+    /// every round-trip time: the blocking request/response latency of this machine.
+    pub fn ping(&mut self, size: usize, count: usize) -> io::Result<Vec<std::time::Duration>> {
+        let payload = vec![0x70u8; size];
+        let mut times = Vec::with_capacity(count);
+        for _ in 0..count {
+            let t = std::time::Instant::now();
+            let echo = self.echo(&payload)?;
+            times.push(t.elapsed());
+            if echo.len() != size {
+                return Err(io::Error::new(
+                    ErrorKind::InvalidData,
+                    "echo of the wrong length",
+                ));
+            }
+        }
+        Ok(times)
+    }
+
     /// The underlying socket, for experiments that need it (peer address, shutdown, ...).
     pub fn stream(&self) -> &TcpStream {
         self.writer.get_ref()

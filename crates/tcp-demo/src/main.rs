@@ -53,6 +53,18 @@ enum Command {
         #[arg(long, default_value = "10s", value_parser = cli::parse_duration)]
         frame_timeout: Duration,
     },
+    /// Measures blocking round-trip latency against an echo server: p50 and p99.
+    Ping {
+        /// The server's address.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// Round trips to make.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+        count: u32,
+        /// Payload bytes per frame.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=(1 << 20)))]
+        size: u32,
+    },
     /// Sends each message as a frame to an echo server and prints the replies.
     Client {
         /// The server's address.
@@ -91,6 +103,16 @@ fn main() -> ExitCode {
                 println!("listening on {}", server.local_addr()?);
                 std::io::stdout().flush()?;
                 Ok(server.run()?)
+            }
+            Command::Ping { addr, count, size } => {
+                let mut client = Client::connect(addr, Duration::from_secs(5))
+                    .with_context(|| format!("cannot connect to {addr}"))?;
+                let mut times = client
+                    .ping(size as usize, count as usize)
+                    .context("ping failed")?;
+                let (p50, p99) = cli::percentiles_us(&mut times);
+                println!("{count} round trips of {size} bytes: p50 {p50:.1} µs, p99 {p99:.1} µs");
+                Ok(())
             }
             Command::Client {
                 addr,

@@ -56,6 +56,18 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Measures request/response round-trip latency against the server: p50 and p99.
+    Ping {
+        /// The server's address.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// Round trips to make.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+        count: u32,
+        /// Payload bytes per request.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=65_000))]
+        size: u32,
+    },
     /// Sends numbered requests with timeouts and retries, and checks every reply.
     Client {
         /// The server's address.
@@ -97,6 +109,22 @@ fn main() -> ExitCode {
                     &stats,
                     &Narrator::stdout(),
                 )?;
+                Ok(())
+            }
+            Command::Ping { addr, count, size } => {
+                let mut client = Client::new(addr, Duration::from_secs(1), 5)
+                    .context("cannot start the client")?;
+                let payload = vec![0x70u8; size as usize];
+                let mut times = Vec::with_capacity(count as usize);
+                for i in 0..count {
+                    let t = std::time::Instant::now();
+                    client
+                        .request(&payload)
+                        .with_context(|| format!("request {i} to {addr}"))?;
+                    times.push(t.elapsed());
+                }
+                let (p50, p99) = cli::percentiles_us(&mut times);
+                println!("{count} round trips of {size} bytes: p50 {p50:.1} µs, p99 {p99:.1} µs");
                 Ok(())
             }
             Command::Client {
