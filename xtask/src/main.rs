@@ -27,6 +27,7 @@ tasks:
   test-all     formatting, clippy, tests, docs, bench builds, book checks and book build
   book         build the book and print where index.html is
   check-book   check the book against the code (includes, anchors, chapters, links)
+  transcripts  run the book's console transcripts and compare their output (Linux)
   bench        measure everything against iperf3, sockperf and tokio; write the results page
                options: --quick (one short round), --out DIR (default book/src/benchmarks)
 ";
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         Some("test-all") => test_all(),
         Some("book") => build_book().map(|index| println!("book: {}", index.display())),
         Some("check-book") => book::check(&root()).map(|()| println!("book checks passed")),
+        Some("transcripts") => transcripts(),
         Some("bench") => {
             let quick = args.iter().any(|a| a == "--quick");
             let out = args
@@ -142,6 +144,7 @@ fn test_all() -> Result<()> {
             }),
         ),
         ("book-check", Box::new(|| book::check(&root()))),
+        ("transcripts", Box::new(transcripts)),
         (
             "book-build",
             Box::new(move || build_book_with(mdbook.wait()?).map(drop)),
@@ -178,6 +181,33 @@ fn test_all() -> Result<()> {
 fn with_args(mut cmd: Command, args: &[&str]) -> Command {
     cmd.args(args);
     cmd
+}
+
+/// Runs every `console` transcript in the book (`$ cargo run -q -p ...` and the output the book
+/// shows) and compares what the program prints with what the book says, `[..]` and `...`
+/// standing for what varies. Runs outside `cargo test`, whose lock on the build directory
+/// would make the transcripts' own `cargo run` wait forever.
+fn transcripts() -> Result<()> {
+    if !cfg!(target_os = "linux") {
+        eprintln!(
+            "xtask: the book's transcripts were recorded on Linux (errno numbers, /proc); skipped here"
+        );
+        return Ok(());
+    }
+    let cargo_path =
+        std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
+    let root = root();
+    // trycmd reports a mismatch by panicking, as it would in a #[test]; make that this step's error.
+    std::panic::catch_unwind(move || {
+        trycmd::TestCases::new()
+            .case(root.join("book/src/*.md"))
+            .register_bin("cargo", trycmd::schema::Bin::Path(cargo_path))
+            .timeout(std::time::Duration::from_secs(120))
+            .run();
+    })
+    .map_err(|_| {
+        anyhow::anyhow!("a transcript in the book does not match what its program printed")
+    })
 }
 
 /// Builds the book with the pinned mdBook (installing it if needed) and returns the path of
