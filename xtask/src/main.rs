@@ -13,6 +13,7 @@
 
 mod bench;
 mod book;
+mod kit;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -27,6 +28,8 @@ tasks:
   test-all     formatting, clippy, tests, docs, bench builds, book checks and book build
   book         build the book and print where index.html is
   check-book   check the book against the code (includes, anchors, chapters, links)
+  student-kit DIR  write the course with the exercises' solutions replaced by todo!()
+  student-kit-check  build a kit in target/ and check its grading tests fail on every stub
   transcripts  run the book's console transcripts and compare their output (Linux)
   bench        measure everything against iperf3, sockperf and tokio; write the results page
                options: --quick (one short round), --out DIR (default book/src/benchmarks)
@@ -39,6 +42,13 @@ fn main() -> ExitCode {
         Some("book") => build_book().map(|index| println!("book: {}", index.display())),
         Some("check-book") => book::check(&root()).map(|()| println!("book checks passed")),
         Some("transcripts") => transcripts(),
+        Some("student-kit-check") => kit::check(&root(), cargo),
+        Some("student-kit") => match args.get(1) {
+            Some(dir) => kit::write(&root(), Path::new(dir)).map(|n| {
+                println!("student kit written to {dir}: {n} solutions replaced by todo!()")
+            }),
+            None => Err(anyhow::anyhow!("usage: cargo xtask student-kit DIR")),
+        },
         Some("bench") => {
             let quick = args.iter().any(|a| a == "--quick");
             let out = args
@@ -145,6 +155,7 @@ fn test_all() -> Result<()> {
         ),
         ("book-check", Box::new(|| book::check(&root()))),
         ("transcripts", Box::new(transcripts)),
+        ("student-kit", Box::new(|| kit::check(&root(), cargo))),
         (
             "book-build",
             Box::new(move || build_book_with(mdbook.wait()?).map(drop)),

@@ -1,0 +1,382 @@
+//! Grading tests: one per exercise, named after it. In the student kit each fails with
+//! "not yet implemented" until its exercise is solved.
+
+use std::io::{Cursor, ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use exercises::*;
+use socklab_support::{Narrator, within};
+use tcp_demo::frame::FrameError;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (s, _) = l.accept().unwrap();
+    for x in [&c, &s] {
+        x.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    (c, s)
+}
+
+/// 1.1: typed frames round-trip over a real connection; a kind-less frame is refused.
+#[test]
+fn ch1_typed_frame() {
+    within(LIMIT, "typed frames", || {
+        let (mut a, mut b) = pair();
+        ch1::write_typed_frame(&mut a, 7, b"hello").unwrap();
+        ch1::write_typed_frame(&mut a, 0, b"").unwrap();
+        drop(a);
+        assert_eq!(
+            ch1::read_typed_frame(&mut b, 100).unwrap(),
+            Some((7, b"hello".to_vec()))
+        );
+        assert_eq!(
+            ch1::read_typed_frame(&mut b, 100).unwrap(),
+            Some((0, vec![]))
+        );
+        assert_eq!(ch1::read_typed_frame(&mut b, 100).unwrap(), None);
+        let mut empty = Cursor::new(vec![0, 0, 0, 0]);
+        assert_eq!(
+            ch1::read_typed_frame(&mut empty, 100).unwrap_err().kind(),
+            ErrorKind::InvalidData
+        );
+    });
+}
+
+/// 1.2: newline-delimited messages survive any split, and the limits are errors.
+#[test]
+fn ch1_delimited() {
+    within(LIMIT, "delimited", || {
+        let (mut a, mut b) = pair();
+        let writer = thread::spawn(move || {
+            for piece in [&b"he"[..], b"llo\nwor", b"ld\n", b"\n", b"tail"] {
+                a.write_all(piece).unwrap();
+            }
+        });
+        assert_eq!(
+            ch1::read_delimited(&mut b, 100).unwrap(),
+            Some(b"hello".to_vec())
+        );
+        assert_eq!(
+            ch1::read_delimited(&mut b, 100).unwrap(),
+            Some(b"world".to_vec())
+        );
+        assert_eq!(ch1::read_delimited(&mut b, 100).unwrap(), Some(vec![]));
+        writer.join().unwrap();
+        assert!(matches!(
+            ch1::read_delimited(&mut b, 100),
+            Err(FrameError::Truncated { .. })
+        ));
+        let mut long = Cursor::new(b"abcdef\n".to_vec());
+        assert!(matches!(
+            ch1::read_delimited(&mut long, 3),
+            Err(FrameError::TooLarge { .. })
+        ));
+        assert!(
+            ch1::read_delimited(&mut Cursor::new(vec![]), 3)
+                .unwrap()
+                .is_none()
+        );
+    });
+}
+
+/// 2.1: exponential back-off doubles from the base and stops at the cap, without overflow.
+#[test]
+fn ch2_backoff() {
+    let (base, cap) = (Duration::from_millis(10), Duration::from_millis(100));
+    let got: Vec<_> = (0..6)
+        .map(|a| ch2::backoff(a, base, cap).as_millis())
+        .collect();
+    assert_eq!(got, vec![10, 20, 40, 80, 100, 100]);
+    assert_eq!(
+        ch2::backoff(200, base, cap),
+        cap,
+        "no overflow for large attempts"
+    );
+}
+
+/// 2.2: against a server that drops half of all requests, every request gets its reply, and a
+/// dead server ends in `TimedOut` (or the ICMP `ConnectionRefused`) after the tries.
+#[test]
+fn ch2_retry() {
+    let faults = udp_demo::echo::Faults {
+        drop: 0.5,
+        duplicate: 0.0,
+        seed: 3,
+    };
+    let (addr, _) = udp_demo::echo::spawn(
+        UdpSocket::bind("127.0.0.1:0").unwrap(),
+        faults,
+        Arc::new(Narrator::silent()),
+    )
+    .unwrap();
+    within(LIMIT, "retry", move || {
+        for i in 0..20u8 {
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket.connect(addr).unwrap();
+            let reply = ch2::request_with_backoff(
+                &socket,
+                &[i],
+                12,
+                Duration::from_millis(10),
+                Duration::from_millis(80),
+            )
+            .unwrap();
+            assert_eq!(reply, [i]);
+        }
+        let dead = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.connect(dead).unwrap();
+        let err = ch2::request_with_backoff(
+            &socket,
+            b"?",
+            3,
+            Duration::from_millis(10),
+            Duration::from_millis(20),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::TimedOut | ErrorKind::ConnectionRefused
+            ),
+            "{err:?}"
+        );
+    });
+}
+
+/// 3.1: the bandwidth-delay product of a 1 Gbit/s, 100 ms path is 12.5 MB.
+#[test]
+fn ch3_bdp() {
+    assert_eq!(ch3::bdp_bytes(1e9, Duration::from_millis(100)), 12_500_000);
+    assert_eq!(ch3::bdp_bytes(8e6, Duration::from_millis(1)), 1000);
+}
+
+/// 3.2: the model predicts what this kernel really reads back, across the range.
+#[test]
+#[cfg(target_os = "linux")] // The doubling, the cap and the floor are Linux's rules.
+fn ch3_effective() {
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let floor = {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.set_recv_buffer_size(1).unwrap();
+        s.recv_buffer_size().unwrap()
+    };
+    for requested in [1, 1000, 4096, 50_000, rmem_max / 2, rmem_max, rmem_max * 3] {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.set_recv_buffer_size(requested).unwrap();
+        assert_eq!(
+            ch3::linux_effective_rcvbuf(requested, rmem_max, floor),
+            s.recv_buffer_size().unwrap(),
+            "asked for {requested}"
+        );
+    }
+}
+
+/// 4.1: nothing yet, then data, then the end of the stream: each reported without blocking.
+#[test]
+fn ch4_read_now() {
+    within(LIMIT, "read now", || {
+        let (mut a, mut b) = pair();
+        assert_eq!(ch4::read_now(&mut b).unwrap(), ch4::ReadNow::NotYet);
+        a.write_all(b"hi").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match ch4::read_now(&mut b).unwrap() {
+                ch4::ReadNow::Data(d) => {
+                    assert_eq!(d, b"hi");
+                    break;
+                }
+                ch4::ReadNow::NotYet => assert!(Instant::now() < deadline, "the bytes never came"),
+                ch4::ReadNow::Closed => panic!("not closed yet"),
+            }
+        }
+        drop(a);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while ch4::read_now(&mut b).unwrap() != ch4::ReadNow::Closed {
+            assert!(Instant::now() < deadline, "the close never showed");
+        }
+    });
+}
+
+/// 4.2: 8 MiB written non-blocking to a slow reader arrive whole and in order; a reader that
+/// never reads makes it give up with `TimedOut`.
+#[test]
+fn ch4_write_all() {
+    within(LIMIT, "write all", || {
+        let (mut a, mut b) = pair();
+        let data = socklab_support::data::payload(5, 8 << 20);
+        let expected = data.clone();
+        let reader = thread::spawn(move || {
+            let mut got = Vec::new();
+            b.read_to_end(&mut got).unwrap();
+            got
+        });
+        ch4::write_all_nonblocking(&mut a, &data, Duration::from_secs(20)).unwrap();
+        drop(a);
+        assert_eq!(reader.join().unwrap(), expected);
+        let (mut c, _silent) = pair();
+        let err =
+            ch4::write_all_nonblocking(&mut c, &vec![0; 64 << 20], Duration::from_millis(200))
+                .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+    });
+}
+
+/// 5.1: the whole reply comes back after the half-close, from chapter 5's server.
+#[test]
+fn ch5_ask() {
+    within(LIMIT, "ask", || {
+        let (addr, server) = shutdown_server();
+        let reply = ch5::ask(addr, b"question").unwrap();
+        assert_eq!(reply, b"8 bytes received\nquestion");
+        server.join().unwrap();
+    });
+}
+
+/// A one-shot half-close server: reads to end of stream, answers, closes.
+fn shutdown_server() -> (std::net::SocketAddr, thread::JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut req = Vec::new();
+        s.read_to_end(&mut req).unwrap();
+        s.write_all(format!("{} bytes received\n", req.len()).as_bytes())
+            .unwrap();
+        s.write_all(&req).unwrap();
+    });
+    (addr, h)
+}
+
+/// 5.2: after a hang-up, the peer's read is a reset, not an orderly end of stream.
+#[test]
+fn ch5_hang_up() {
+    within(LIMIT, "hang up", || {
+        let (a, mut b) = pair();
+        ch5::hang_up(a).unwrap();
+        assert_eq!(
+            b.read(&mut [0u8; 8]).unwrap_err().kind(),
+            ErrorKind::ConnectionReset
+        );
+    });
+}
+
+/// 6.1: a slow peer cannot stretch the read past its deadline; a prompt one fills the buffer.
+#[test]
+fn ch6_read_exact_by() {
+    within(LIMIT, "read by", || {
+        let (mut a, mut b) = pair();
+        a.write_all(b"12345678").unwrap();
+        let mut buf = [0u8; 8];
+        ch6::read_exact_by(&mut b, &mut buf, Instant::now() + Duration::from_secs(5)).unwrap();
+        assert_eq!(&buf, b"12345678");
+        let drip = thread::spawn(move || {
+            for _ in 0..30 {
+                if a.write_all(b"x").is_err() {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(50)); // A slow peer, on purpose.
+            }
+        });
+        let started = Instant::now();
+        let mut big = [0u8; 100];
+        let err = ch6::read_exact_by(
+            &mut b,
+            &mut big,
+            Instant::now() + Duration::from_millis(300),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        assert!(
+            started.elapsed() >= Duration::from_millis(300),
+            "gave up early"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the slow peer stretched the deadline"
+        );
+        drop(b);
+        drip.join().unwrap();
+    });
+}
+
+/// 6.2: writing to a peer that never reads ends at the deadline, not before.
+#[test]
+fn ch6_write_all_by() {
+    within(LIMIT, "write by", || {
+        let (mut a, _silent) = pair();
+        let started = Instant::now();
+        let err = ch6::write_all_by(
+            &mut a,
+            &vec![0; 64 << 20],
+            Instant::now() + Duration::from_millis(300),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        let (mut c, mut d) = pair();
+        ch6::write_all_by(&mut c, b"fine", Instant::now() + Duration::from_secs(5)).unwrap();
+        let mut buf = [0u8; 4];
+        d.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"fine");
+    });
+}
+
+/// 7.1: only the socket with data (or a closed peer) is reported, and nothing after a timeout.
+#[test]
+fn ch7_readable() {
+    within(LIMIT, "readable", || {
+        let (mut a1, b1) = pair();
+        let (a2, b2) = pair();
+        let (_a3, b3) = pair();
+        assert!(
+            ch7::readable(&[&b1, &b2, &b3], Duration::from_millis(50))
+                .unwrap()
+                .is_empty()
+        );
+        a1.write_all(b"x").unwrap();
+        drop(a2);
+        let mut ready = ch7::readable(&[&b1, &b2, &b3], Duration::from_secs(5)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while ready.len() < 2 && Instant::now() < deadline {
+            ready = ch7::readable(&[&b1, &b2, &b3], Duration::from_secs(5)).unwrap();
+        }
+        assert_eq!(ready, vec![0, 1]);
+    });
+}
+
+/// 7.2: everything queued is read in one call, and the peer's close is reported.
+#[test]
+fn ch7_drain() {
+    within(LIMIT, "drain", || {
+        let (mut a, mut b) = pair();
+        a.write_all(&[1u8; 300_000]).unwrap_or(());
+        b.set_nonblocking(true).unwrap();
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while got.len() < 300_000 {
+            assert!(!ch7::drain(&mut b, &mut got).unwrap(), "not closed yet");
+            assert!(Instant::now() < deadline, "bytes missing: {}", got.len());
+        }
+        drop(a);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !ch7::drain(&mut b, &mut got).unwrap() {
+            assert!(Instant::now() < deadline, "the close never showed");
+        }
+        assert_eq!(got.len(), 300_000);
+    });
+}

@@ -1,0 +1,196 @@
+//! `cargo xtask student-kit DIR`: the course with the exercises' solutions taken out.
+//!
+//! Every region between `// SOLUTION BEGIN: <hint>` and `// SOLUTION END` in
+//! `crates/exercises/src/` becomes `todo!("<hint>")`; the grading tests stay; the book's
+//! solutions page keeps only its headings. The kit check (a `test-all` step) builds a kit and runs its
+//! grading tests: they must fail, all of them, each with "not yet implemented", and nothing
+//! else may fail.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Writes the kit for the workspace at `root` into `dest` (which must not exist yet, or be
+/// empty), copying the files git tracks.
+pub fn write(root: &Path, dest: &Path) -> Result<usize> {
+    if dest.exists() && fs::read_dir(dest)?.next().is_some() {
+        bail!("{} exists and is not empty", dest.display());
+    }
+    let listed = Command::new("git")
+        .arg("ls-files")
+        .arg("-z")
+        .current_dir(root)
+        .output()
+        .context("running git ls-files")?;
+    if !listed.status.success() {
+        bail!("git ls-files failed: the kit is made from a git checkout of socklab");
+    }
+    let mut stubbed = 0;
+    for rel in String::from_utf8_lossy(&listed.stdout)
+        .split('\0')
+        .filter(|s| !s.is_empty())
+    {
+        if rel == "book/src/solutions.md" {
+            // The kit has no solutions: the page keeps its headings (the chapters link to
+            // them) and says where the answers went.
+            let text = fs::read_to_string(root.join(rel))?;
+            let mut page = String::from(
+                "# Solutions\n\nThis is a student kit: the solutions are yours to write.\n\n",
+            );
+            for heading in text.lines().filter(|l| l.starts_with("## Chapter")) {
+                page += &format!("{heading}\n\nSee the exercises at the end of the chapter.\n\n");
+            }
+            fs::create_dir_all(dest.join("book/src"))?;
+            fs::write(dest.join(rel), page)?;
+            continue;
+        }
+        let from = root.join(rel);
+        if !from.is_file() {
+            continue; // Listed but deleted in the work tree.
+        }
+        let to = dest.join(rel);
+        fs::create_dir_all(to.parent().expect("a file has a folder"))?;
+        let is_exercise = rel.starts_with("crates/exercises/src/") && rel.ends_with(".rs");
+        if rel == "book/src/SUMMARY.md" {
+            let text = fs::read_to_string(&from)?;
+            let kept: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.contains("(solutions.md)"))
+                .collect();
+            fs::write(&to, kept.join("\n") + "\n")?;
+        } else if is_exercise {
+            let (text, n) = stub(&fs::read_to_string(&from)?);
+            stubbed += n;
+            fs::write(&to, text)?;
+        } else {
+            fs::copy(&from, &to)?;
+        }
+    }
+    Ok(stubbed)
+}
+
+// ANCHOR: stub
+/// Replaces each solution region with `todo!("<hint>")`; returns the text and how many
+/// regions it replaced. The crate root also gets `#![allow(unused)]`, since the stubs leave
+/// parameters and imports unused until they are solved.
+pub fn stub(text: &str) -> (String, usize) {
+    let mut out = Vec::new();
+    let mut skipping = false;
+    let mut count = 0;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("// SOLUTION BEGIN:") {
+            let indent = &line[..line.len() - trimmed.len()];
+            let hint = rest.trim().replace('\\', "\\\\").replace('"', "\\\"");
+            out.push(format!("{indent}todo!(\"{hint}\")"));
+            skipping = true;
+            count += 1;
+        } else if trimmed.starts_with("// SOLUTION END") {
+            skipping = false;
+        } else if !skipping {
+            out.push(line.to_string());
+        }
+    }
+    let mut text = out.join("\n") + "\n";
+    if text.contains("\npub mod ch1;") {
+        text = text.replacen(
+            "\npub mod ch1;",
+            "\n#![allow(unused)] // Until the exercises are solved.\n\npub mod ch1;",
+            1,
+        );
+    }
+    (text, count)
+}
+// ANCHOR_END: stub
+
+/// Builds a kit under `root/target/student-kit` and runs its grading tests: every one must
+/// fail with "not yet implemented", and nothing else may fail or fail to build.
+pub fn check(root: &Path, cargo: fn() -> Command) -> Result<()> {
+    let dest = root.join("target/student-kit");
+    if dest.exists() {
+        fs::remove_dir_all(&dest)?;
+    }
+    let stubbed = write(root, &dest)?;
+    let graded: BTreeSet<String> =
+        fs::read_to_string(root.join("crates/exercises/tests/grading.rs"))?
+            .lines()
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix("fn ch")
+                    .map(|rest| format!("ch{}", rest.split('(').next().unwrap_or("")))
+            })
+            .collect();
+    let mut cmd = cargo();
+    // Sharing the target folder reuses every compiled dependency; the kit's own crates build
+    // separately because their paths differ.
+    cmd.current_dir(&dest)
+        .env("CARGO_TARGET_DIR", root.join("target"))
+        .args([
+            "test",
+            "-p",
+            "exercises",
+            "--test",
+            "grading",
+            "--no-fail-fast",
+        ]);
+    let out = cmd.output().context("running the kit's grading tests")?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if text.contains("error[") || text.contains("error: could not compile") {
+        bail!("the student kit does not build:\n{text}");
+    }
+    let failed: BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("test ")
+                .and_then(|r| r.strip_suffix(" ... FAILED"))
+                .map(str::to_string)
+        })
+        .collect();
+    let passed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("test ch") && l.ends_with(" ... ok"))
+        .collect();
+    let todo_panics = text.matches("not yet implemented").count();
+    // Tests for other systems' behaviour may be compiled out (cfg); compare with what ran.
+    let ran: BTreeSet<String> = graded
+        .iter()
+        .filter(|g| text.contains(&format!("test {g} ...")))
+        .cloned()
+        .collect();
+    if !passed.is_empty() || failed != ran || todo_panics < ran.len() || ran.is_empty() {
+        bail!(
+            "in the kit, expected exactly the {} graded exercises to fail with todo!(); \
+             passed: {passed:?}, failed: {failed:?}, todo!() panics: {todo_panics}\n{text}",
+            ran.len()
+        );
+    }
+    eprintln!(
+        "xtask: student kit: {stubbed} solutions stubbed; all {} grading tests fail on the stubs",
+        ran.len()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A solution region becomes todo!() with its hint, indentation kept, other lines kept.
+    #[test]
+    fn stubbing_keeps_everything_but_the_solution() {
+        let src = "pub fn f() -> u8 {\n    // SOLUTION BEGIN: add \"one\"\n    1 + 1\n    // SOLUTION END\n}\n";
+        let (out, n) = stub(src);
+        assert_eq!(n, 1);
+        assert_eq!(
+            out,
+            "pub fn f() -> u8 {\n    todo!(\"add \\\"one\\\"\")\n}\n"
+        );
+    }
+}
