@@ -112,3 +112,26 @@ fn server_and_client_subcommands_talk() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(out, "ping\npong\n");
 }
+
+/// Binding a privileged port (below 1024) without privilege: one line naming the cause, exit
+/// status 1. Testable only where this process may not bind such a port itself (not as root,
+/// and not where the system lowered `ip_unprivileged_port_start`); elsewhere it says so.
+#[test]
+fn privileged_port_is_a_one_line_error() {
+    match TcpListener::bind("127.0.0.1:1") {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+        other => {
+            eprintln!(
+                "SKIPPED privileged_port_is_a_one_line_error: binding port 1 here gives {other:?}, not a refusal (root?)"
+            );
+            return;
+        }
+    }
+    let (code, _, err) = run(&["server", "--addr", "127.0.0.1:1"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot listen on 127.0.0.1:1") && err.contains("ermission denied"),
+        "{err}"
+    );
+}
