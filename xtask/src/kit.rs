@@ -106,7 +106,8 @@ pub fn stub(text: &str) -> (String, usize) {
 }
 // ANCHOR_END: stub
 
-/// Builds a kit under `root/target/student-kit` and runs its grading tests: every one must
+/// Builds a kit under `root/target/student-kit` (compiled in `target/kit-target`) and runs its
+/// grading tests: every one must
 /// fail with "not yet implemented", and nothing else may fail or fail to build.
 pub fn check(root: &Path, cargo: fn() -> Command) -> Result<()> {
     let dest = root.join("target/student-kit");
@@ -124,10 +125,11 @@ pub fn check(root: &Path, cargo: fn() -> Command) -> Result<()> {
             })
             .collect();
     let mut cmd = cargo();
-    // Sharing the target folder reuses every compiled dependency; the kit's own crates build
-    // separately because their paths differ.
+    // The kit needs a target folder of its own. Cargo names a workspace member's artifacts by
+    // its path *relative to the workspace*, which the kit shares with the course: in a shared
+    // folder the kit's stubbed crates would overwrite the course's own builds.
     cmd.current_dir(&dest)
-        .env("CARGO_TARGET_DIR", root.join("target"))
+        .env("CARGO_TARGET_DIR", root.join("target/kit-target"))
         .args([
             "test",
             "-p",

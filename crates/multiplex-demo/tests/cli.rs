@@ -1,30 +1,25 @@
 //! The `multiplex-demo` binary: the tour, a server and the load generator, and bad input.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use socklab_support::within;
+use socklab_support::process::{self, Output};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_multiplex-demo"))
-}
+const BIN: &str = env!("CARGO_BIN_EXE_multiplex-demo");
 
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    within(LIMIT, "multiplex-demo", move || {
-        let out = bin().args(&args).stdin(Stdio::null()).output().unwrap();
-        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-        (out.status.code(), text(out.stdout), text(out.stderr))
-    })
+fn run(args: &[&str]) -> Output {
+    process::run(BIN, args, LIMIT)
 }
 
 /// With no arguments the tour runs all six sections and exits 0.
 #[test]
 fn demo_runs_with_no_arguments() {
-    let (code, out, err) = run(&[]);
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&[]);
     assert_eq!(code, Some(0), "{err}");
     for n in 1..=6 {
         assert!(
@@ -38,26 +33,14 @@ fn demo_runs_with_no_arguments() {
 /// `server` prints its address first; `load` drives it and reports requests/s.
 #[test]
 fn server_and_load_generator() {
-    let mut server = bin()
-        .args(["server", "--api", "poll"])
-        .stdout(Stdio::piped())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let first = within(LIMIT, "server's first line", move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    });
-    let addr = first
-        .split_whitespace()
-        .nth(2)
-        .expect("listening on ADDR (api)")
-        .to_string();
-    let (code, out, err) = run(&["load", "--addr", &addr, "-c", "20", "--time", "300ms"]);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    let server = process::start_server(BIN, &["server", "--api", "poll"], LIMIT);
+    let addr = server.addr();
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&["load", "--addr", addr, "-c", "20", "--time", "300ms"]);
+    drop(server);
     assert_eq!(code, Some(0), "{err}");
     assert!(
         out.starts_with("20 connections:") && out.contains("errors 0"),
@@ -69,7 +52,11 @@ fn server_and_load_generator() {
 /// names and numbers are refused by argument parsing.
 #[test]
 fn bad_input_is_refused() {
-    let (code, _, err) = run(&["load", "--addr", "192.0.2.1:80"]);
+    let Output {
+        code,
+        stdout: _,
+        stderr: err,
+    } = run(&["load", "--addr", "192.0.2.1:80"]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("only loopback addresses"), "{err}");
     for (args, says) in [
@@ -79,7 +66,11 @@ fn bad_input_is_refused() {
             "invalid value",
         ),
     ] {
-        let (code, _, err) = run(args);
+        let Output {
+            code,
+            stdout: _,
+            stderr: err,
+        } = run(args);
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{err}");
     }

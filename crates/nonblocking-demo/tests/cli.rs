@@ -1,27 +1,23 @@
 //! The `nonblocking-demo` binary as a newcomer meets it: the README's first command.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use socklab_support::within;
+use socklab_support::process::{self, Output};
 
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    within(Duration::from_secs(60), "nonblocking-demo", move || {
-        let out = Command::new(env!("CARGO_BIN_EXE_nonblocking-demo"))
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-        (out.status.code(), text(out.stdout), text(out.stderr))
-    })
+const BIN: &str = env!("CARGO_BIN_EXE_nonblocking-demo");
+
+fn run(args: &[&str]) -> Output {
+    process::run(BIN, args, Duration::from_secs(60))
 }
 
 /// With no arguments the narrated tour runs every section and exits 0.
 #[test]
 fn tour_runs_with_no_arguments() {
-    let (code, out, err) = run(&[]);
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&[]);
     assert_eq!(code, Some(0), "stderr: {err}");
     for n in 1..=8 {
         assert!(
@@ -36,10 +32,18 @@ fn tour_runs_with_no_arguments() {
 /// Each experiment runs alone with its knobs.
 #[test]
 fn subcommands_run() {
-    let (code, out, err) = run(&["interleave", "--peers", "3", "--bytes", "1000"]);
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&["interleave", "--peers", "3", "--bytes", "1000"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("3 peers"), "{out}");
-    let (code, out, err) = run(&["accept"]);
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&["accept"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("empty queue: WouldBlock"), "{out}");
 }
@@ -55,7 +59,11 @@ fn bad_input_is_refused() {
         (&["write", "--chunk", "-5"], "error"),
         (&["no-such-thing"], "unrecognized subcommand"),
     ] {
-        let (code, _, err) = run(args);
+        let Output {
+            code,
+            stdout: _,
+            stderr: err,
+        } = run(args);
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");

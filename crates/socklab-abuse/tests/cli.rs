@@ -1,21 +1,13 @@
 //! The `socklab-abuse` binary: loopback only, bounded, clear errors.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use socklab_support::within;
+use socklab_support::process::{self, Output};
 
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    within(Duration::from_secs(60), "socklab-abuse", move || {
-        let out = Command::new(env!("CARGO_BIN_EXE_socklab-abuse"))
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-        (out.status.code(), text(out.stdout), text(out.stderr))
-    })
+const BIN: &str = env!("CARGO_BIN_EXE_socklab-abuse");
+
+fn run(args: &[&str]) -> Output {
+    process::run(BIN, args, Duration::from_secs(60))
 }
 
 /// Every attack refuses a target outside loopback, before sending anything.
@@ -30,7 +22,11 @@ fn non_loopback_targets_are_refused() {
         "flood",
         "udp-garbage",
     ] {
-        let (code, _, err) = run(&[attack, "--addr", "192.168.1.10:7000"]);
+        let Output {
+            code,
+            stdout: _,
+            stderr: err,
+        } = run(&[attack, "--addr", "192.168.1.10:7000"]);
         assert_eq!(code, Some(1), "{attack}: {err}");
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains("only loopback addresses"), "{attack}: {err}");
@@ -45,7 +41,11 @@ fn garbage_against_the_tcp_server_reports_answers() {
         .with_log(std::sync::Arc::new(socklab_support::Narrator::silent()))
         .spawn()
         .unwrap();
-    let (code, out, err) = run(&["garbage", "--addr", &addr.to_string()]);
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&["garbage", "--addr", &addr.to_string()]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("4 GiB length prefix -> closed"), "{out}");
     assert!(out.contains("zero-length frame -> echoed 4 bytes"), "{out}");
@@ -59,7 +59,11 @@ fn unbounded_requests_are_refused() {
         &["flood", "--addr", "127.0.0.1:1", "--max", "1000000"],
         &["silent", "--addr", "127.0.0.1:1", "--duration", "0s"],
     ] {
-        let (code, _, err) = run(args);
+        let Output {
+            code,
+            stdout: _,
+            stderr: err,
+        } = run(args);
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }

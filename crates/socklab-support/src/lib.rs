@@ -10,6 +10,8 @@
 //!   parses durations with units (`500ms`, `2s`).
 //! - [`data`]: reproducible pseudo-random payloads and checksums, so a test can prove that
 //!   every byte came back in order.
+//! - [`process`]: running the course's binaries from tests as a user would, and starting a
+//!   server and reading its `listening on ADDR` line.
 //! - [`proc_tcp`]: Linux's table of TCP sockets (`/proc/net/tcp`): each connection's state
 //!   and queue lengths, for chapters 3 and 5.
 //! - [`watchdog`]: [`within`], a bound on a whole test step, so that a bug makes a test fail
@@ -19,6 +21,7 @@ pub mod cli;
 pub mod data;
 pub mod narrate;
 pub mod proc_tcp;
+pub mod process;
 pub mod watchdog;
 
 pub use narrate::Narrator;

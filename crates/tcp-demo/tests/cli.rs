@@ -1,33 +1,28 @@
 //! The `tcp-demo` binary as a user meets it: the demo runs, the server and client talk, and
 //! bad input gets a one-line error and a non-zero exit, never a panic.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use socklab_support::within;
+use socklab_support::process::{self, Output};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tcp-demo"))
-}
-
 /// Runs the binary to completion (bounded) and returns (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    within(LIMIT, "tcp-demo", move || {
-        let out = bin().args(&args).stdin(Stdio::null()).output().unwrap();
-        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-        (out.status.code(), text(out.stdout), text(out.stderr))
-    })
+const BIN: &str = env!("CARGO_BIN_EXE_tcp-demo");
+
+fn run(args: &[&str]) -> Output {
+    process::run(BIN, args, LIMIT)
 }
 
 /// With no arguments the narrated demo runs every section and exits 0.
 #[test]
 fn demo_runs_with_no_arguments() {
-    let (code, out, err) = run(&[]);
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&[]);
     assert_eq!(code, Some(0), "stderr: {err}");
     for section in [
         "1. The life",
@@ -46,7 +41,11 @@ fn demo_runs_with_no_arguments() {
 fn port_in_use_is_a_one_line_error() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let (code, _, err) = run(&["server", "--addr", &addr]);
+    let Output {
+        code,
+        stdout: _,
+        stderr: err,
+    } = run(&["server", "--addr", &addr]);
     assert_eq!(code, Some(1));
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
@@ -63,7 +62,11 @@ fn bad_address_is_refused() {
         &["server", "--addr", "nonsense"][..],
         &["client", "--addr", "1.2.3:99999"],
     ] {
-        let (code, _, err) = run(args);
+        let Output {
+            code,
+            stdout: _,
+            stderr: err,
+        } = run(args);
         assert_eq!(code, Some(2), "{err}");
         assert!(err.starts_with("error: invalid value"), "{err}");
         assert!(!err.contains("panicked"), "{err}");
@@ -78,7 +81,11 @@ fn connection_refused_is_a_one_line_error() {
         .local_addr()
         .unwrap()
         .to_string();
-    let (code, _, err) = run(&["client", "--addr", &closed, "hi"]);
+    let Output {
+        code,
+        stdout: _,
+        stderr: err,
+    } = run(&["client", "--addr", &closed, "hi"]);
     assert_eq!(code, Some(1));
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
@@ -90,25 +97,14 @@ fn connection_refused_is_a_one_line_error() {
 /// `server` prints `listening on ADDR` first, with the real port, and `client` talks to it.
 #[test]
 fn server_and_client_subcommands_talk() {
-    let mut server = bin()
-        .args(["server", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let first = within(LIMIT, "server's first line", move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    });
-    let addr = first
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("first line names the address");
-    let (code, out, err) = run(&["client", "--addr", addr, "ping", "pong"]);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    let server = process::start_server(BIN, &["server", "--addr", "127.0.0.1:0"], LIMIT);
+    let addr = server.addr();
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&["client", "--addr", addr, "ping", "pong"]);
+    drop(server);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(out, "ping\npong\n");
 }
@@ -127,7 +123,11 @@ fn privileged_port_is_a_one_line_error() {
             return;
         }
     }
-    let (code, _, err) = run(&["server", "--addr", "127.0.0.1:1"]);
+    let Output {
+        code,
+        stdout: _,
+        stderr: err,
+    } = run(&["server", "--addr", "127.0.0.1:1"]);
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(

@@ -1,27 +1,23 @@
 //! The `timeouts-demo` binary: the tour, and durations parsed with units.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use socklab_support::within;
+use socklab_support::process::{self, Output};
 
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    within(Duration::from_secs(60), "timeouts-demo", move || {
-        let out = Command::new(env!("CARGO_BIN_EXE_timeouts-demo"))
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-        (out.status.code(), text(out.stdout), text(out.stderr))
-    })
+const BIN: &str = env!("CARGO_BIN_EXE_timeouts-demo");
+
+fn run(args: &[&str]) -> Output {
+    process::run(BIN, args, Duration::from_secs(60))
 }
 
 /// With no arguments the tour runs all six sections and exits 0.
 #[test]
 fn demo_runs_with_no_arguments() {
-    let (code, out, err) = run(&[]);
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&[]);
     assert_eq!(code, Some(0), "{err}");
     for n in 1..=6 {
         assert!(
@@ -35,7 +31,11 @@ fn demo_runs_with_no_arguments() {
 /// One experiment with its own durations, given with units.
 #[test]
 fn io_subcommand_takes_units() {
-    let (code, out, err) = run(&["io", "--timeout", "100ms"]);
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&["io", "--timeout", "100ms"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.starts_with("read:  WouldBlock"), "{out}");
 }
@@ -49,11 +49,19 @@ fn bad_durations_are_refused() {
         (&["io", "--timeout", "5"], "not a duration"),
         (&["connect", "--timeout", "soon"], "not a duration"),
     ] {
-        let (code, _, err) = run(args);
+        let Output {
+            code,
+            stdout: _,
+            stderr: err,
+        } = run(args);
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
-    let (code, _, err) = run(&["slowloris", "--drip", "1s", "--per-read", "100ms"]);
+    let Output {
+        code,
+        stdout: _,
+        stderr: err,
+    } = run(&["slowloris", "--drip", "1s", "--per-read", "100ms"]);
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--drip must be shorter"), "{err}");

@@ -1,31 +1,26 @@
 //! The `udp-demo` binary: the demo, server and client, and bad input.
 
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use socklab_support::within;
+use socklab_support::process::{self, Output};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_udp-demo"))
-}
+const BIN: &str = env!("CARGO_BIN_EXE_udp-demo");
 
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    within(LIMIT, "udp-demo", move || {
-        let out = bin().args(&args).stdin(Stdio::null()).output().unwrap();
-        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-        (out.status.code(), text(out.stdout), text(out.stderr))
-    })
+fn run(args: &[&str]) -> Output {
+    process::run(BIN, args, LIMIT)
 }
 
 /// With no arguments the narrated tour runs all seven sections and exits 0.
 #[test]
 fn demo_runs_with_no_arguments() {
-    let (code, out, err) = run(&[]);
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&[]);
     assert_eq!(code, Some(0), "{err}");
     for n in 1..=7 {
         assert!(
@@ -40,23 +35,17 @@ fn demo_runs_with_no_arguments() {
 /// the server dropping a third of them.
 #[test]
 fn server_and_client_talk_through_loss() {
-    let mut server = bin()
-        .args(["server", "--addr", "127.0.0.1:0", "--drop", "0.3"])
-        .stdout(Stdio::piped())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let first = within(LIMIT, "server's first line", move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    });
-    let addr = first
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("first line names the address");
-    let (code, out, err) = run(&[
+    let server = process::start_server(
+        BIN,
+        &["server", "--addr", "127.0.0.1:0", "--drop", "0.3"],
+        LIMIT,
+    );
+    let addr = server.addr();
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&[
         "client",
         "--addr",
         addr,
@@ -67,8 +56,7 @@ fn server_and_client_talk_through_loss() {
         "--tries",
         "20",
     ]);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.starts_with("20 requests answered"), "{out}");
 }
@@ -78,7 +66,11 @@ fn server_and_client_talk_through_loss() {
 fn bad_input_is_refused() {
     let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let (code, _, err) = run(&["server", "--addr", &addr]);
+    let Output {
+        code,
+        stdout: _,
+        stderr: err,
+    } = run(&["server", "--addr", &addr]);
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(&format!("cannot bind {addr}")), "{err}");
@@ -91,7 +83,11 @@ fn bad_input_is_refused() {
             "zero",
         ),
     ] {
-        let (code, _, err) = run(args);
+        let Output {
+            code,
+            stdout: _,
+            stderr: err,
+        } = run(args);
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
