@@ -95,8 +95,9 @@ pub fn run(n: &Arc<Narrator>) -> io::Result<()> {
     drop(client);
     let mut rogue = TcpStream::connect(addr)?;
     rogue.set_read_timeout(Some(STEP_TIMEOUT))?;
+    // Narrated before sending: once the bytes are out, the server may log its verdict first.
+    n.step("rogue", "sends a header announcing a 4 GiB frame");
     rogue.write_all(&u32::MAX.to_be_bytes())?;
-    n.step("rogue", "sent a header announcing a 4 GiB frame");
     let mut buf = [0u8; 1];
     let reply = io::Read::read(&mut rogue, &mut buf)?;
     n.step(
