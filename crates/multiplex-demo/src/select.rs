@@ -54,6 +54,17 @@ impl Readiness for Select {
             .collect();
         let (mut readable, mut writable) = (FdSet::new(), FdSet::new());
         for s in &watched {
+            // The server never hands us such a descriptor (it checks `can_watch` first); if a
+            // bug ever did, an error is better than nix's panic or C's memory corruption.
+            if !self.can_watch(s.fd.as_raw_fd()) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "descriptor {} is beyond FD_SETSIZE ({FD_SETSIZE})",
+                        s.fd.as_raw_fd()
+                    ),
+                ));
+            }
             if s.interest.read {
                 readable.insert(s.fd);
             }

@@ -213,12 +213,30 @@ pub struct EventLoop<R: Readiness> {
 
 impl<R: Readiness> EventLoop<R> {
     /// A loop for `listener` (which it makes non-blocking).
+    ///
+    /// Fails with `InvalidInput` if `readiness` cannot watch the listener at all: a listening
+    /// socket numbered `FD_SETSIZE` or above, under select.
     pub fn new(
         listener: TcpListener,
         readiness: R,
         config: Config,
         log: Arc<Narrator>,
     ) -> io::Result<Self> {
+        let fd = listener.as_raw_fd();
+        if !readiness.can_watch(fd) {
+            // Found the day a test opened many files before starting a select server: without
+            // this check, nix's `FdSet::insert` panicked on the loop's thread.
+            return Err(io::Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "the listening socket is descriptor {fd}, beyond {}'s limit \
+                     (FD_SETSIZE = {}); use poll or epoll, or start the server before \
+                     opening many files",
+                    readiness.name(),
+                    crate::select::fd_setsize()
+                ),
+            ));
+        }
         listener.set_nonblocking(true)?;
         Ok(Self {
             listener,

@@ -1,11 +1,13 @@
 //! Chapter 7: select cannot watch descriptors numbered FD_SETSIZE (1024) or above; poll can.
-//! In its own test binary, because it opens a thousand files in the whole process.
+//! In its own test binary, because it opens a thousand files in the whole process; and the
+//! tests here take turns (`ONE_AT_A_TIME`), because each one's files would push the other's
+//! descriptors past the limit.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use multiplex_demo::Api;
@@ -14,12 +16,16 @@ use multiplex_demo::select::fd_setsize;
 use multiplex_demo::server::{self, Config};
 use socklab_support::{Narrator, within};
 
+/// Held by each test for its whole run: descriptor numbers belong to the process.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 // ANCHOR: select_fd_setsize
 /// With more than FD_SETSIZE descriptors open, a new connection gets a number select cannot
 /// put in its bitmap: the select server refuses it with a logged reason (no crash, no
 /// undefined behaviour) and keeps serving; a poll server serves the same kind of connection.
 #[test]
 fn select_refuses_descriptors_beyond_fd_setsize_and_poll_does_not() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     raise_fd_limit(4096).unwrap();
     let log = Arc::new(Narrator::capture());
     let (select_addr, select_stats) = server::spawn(
@@ -83,3 +89,49 @@ fn select_refuses_descriptors_beyond_fd_setsize_and_poll_does_not() {
     drop(filler);
 }
 // ANCHOR_END: select_fd_setsize
+
+/// A select server whose *listening* socket is numbered beyond FD_SETSIZE cannot work at all:
+/// it must refuse to start with a clear error (it once panicked inside nix, on its own thread,
+/// leaving clients connecting to a dead loop), while a poll server starts fine.
+#[test]
+fn select_server_refuses_to_start_on_a_listener_beyond_fd_setsize() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    raise_fd_limit(4096).unwrap();
+    let filler: Vec<File> = (0..fd_setsize())
+        .map(|_| File::open("/dev/null").unwrap())
+        .collect();
+    let listener = server::listen(([127, 0, 0, 1], 0).into()).unwrap();
+    assert!(
+        !multiplex_demo::select::fits(&listener),
+        "the listener should be numbered past FD_SETSIZE with {} files open",
+        filler.len()
+    );
+    let log = Arc::new(Narrator::capture());
+    let err = server::spawn(Api::Select, listener, Config::default(), Arc::clone(&log))
+        .expect_err("select cannot watch this listener");
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(
+        err.to_string()
+            .contains("beyond select's limit (FD_SETSIZE = 1024)"),
+        "{err}"
+    );
+
+    let listener = server::listen(([127, 0, 0, 1], 0).into()).unwrap();
+    let (poll_addr, _) = server::spawn(
+        Api::Poll,
+        listener,
+        Config::default(),
+        Arc::new(Narrator::silent()),
+    )
+    .unwrap();
+    let reply = within(Duration::from_secs(20), "poll client", move || {
+        let mut c = TcpStream::connect(poll_addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(b"\0\0\0\x02ok").unwrap();
+        let mut buf = [0u8; 6];
+        c.read_exact(&mut buf).unwrap();
+        buf
+    });
+    assert_eq!(&reply, b"\0\0\0\x02ok", "poll serves on a high descriptor");
+    drop(filler);
+}

@@ -143,19 +143,28 @@ pub struct WellBehaved {
 }
 
 // ANCHOR: well_behaved
-/// `clients` clients echo random frames (up to 64 KiB) for `duration`, each round trip
-/// bounded by `patience`; a client that cannot connect, or whose round trip exceeds its
-/// patience, fails the run.
-pub fn well_behaved(
+/// Connects `clients` well-behaved clients, each read, write and connect bounded by
+/// `patience`. The suite connects them *before* an attack starts: the claim under test is that
+/// clients already being served keep being served. (A client arriving in the middle of a
+/// flood may rightly be turned away: the server is at its limit.)
+pub fn connect_clients(
     addr: SocketAddr,
-    clients: u64,
-    duration: Duration,
+    clients: usize,
     patience: Duration,
-) -> std::io::Result<WellBehaved> {
-    let workers: Vec<_> = (0..clients)
-        .map(|seed| {
+) -> std::io::Result<Vec<Client>> {
+    (0..clients)
+        .map(|_| Client::connect(addr, patience))
+        .collect()
+}
+
+/// Each of `clients` echoes random frames (up to 64 KiB) for `duration`, from its own thread;
+/// a client whose round trip exceeds the patience it connected with fails the run.
+pub fn well_behaved(clients: Vec<Client>, duration: Duration) -> std::io::Result<WellBehaved> {
+    let workers: Vec<_> = clients
+        .into_iter()
+        .zip(0u64..)
+        .map(|(mut client, seed)| {
             thread::spawn(move || -> std::io::Result<(u64, bool, Duration)> {
-                let mut client = Client::connect(addr, patience)?;
                 let mut rng = Generator::new(seed);
                 let (mut sent, mut got) = (Checksum::new(), Checksum::new());
                 let (mut trips, mut slowest) = (0u64, Duration::ZERO);
