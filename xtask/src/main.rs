@@ -131,7 +131,15 @@ fn test_all() -> Result<()> {
         ),
         (
             "test",
-            Box::new(|| run(with_args(cargo(), &["test", "--workspace"]))),
+            // --no-fail-fast: one failing crate must not hide the rest. A student whose kit
+            // still has todo!()s sees every grading test that fails *and* that everything
+            // else passes; an instructor's CI log lists every failure at once.
+            Box::new(|| {
+                run(with_args(
+                    cargo(),
+                    &["test", "--workspace", "--no-fail-fast"],
+                ))
+            }),
         ),
         (
             "doc",
