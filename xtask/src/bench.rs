@@ -357,7 +357,12 @@ pub fn run(root: &Path, cargo: fn() -> Command, opts: &Options) -> Result<()> {
             missing.join(", ")
         )?;
     }
-    page += "\n";
+    // The page is regenerated on every run, so the analysis of missed goals lives in the
+    // hand-written chapters; point at it.
+    page += "\nWhat the figures mean, and what was tried where a goal is missed: \
+             [chapter 3](../ch03-buffers.md) for throughput, \
+             [chapter 7](../ch07-multiplex.md#measurements-every-model-side-by-side) for the \
+             I/O models.\n\n";
     page += &md;
     page += "\n## Echo requests/s per model (chapter 7)\n\n{{#include models.md}}\n\n![requests/s against connections](models.svg)\n";
     std::fs::write(out.join("results.md"), page)?;
