@@ -3,7 +3,6 @@
 //! tests here take turns (`ONE_AT_A_TIME`), because each one's files would push the other's
 //! descriptors past the limit.
 
-use std::fs::File;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;
@@ -14,6 +13,7 @@ use multiplex_demo::Api;
 use multiplex_demo::load::raise_fd_limit;
 use multiplex_demo::select::fd_setsize;
 use multiplex_demo::server::{self, Config};
+use socklab_support::descriptors::open_files;
 use socklab_support::{Narrator, within};
 
 /// Held by each test for its whole run: descriptor numbers belong to the process.
@@ -47,9 +47,7 @@ fn select_refuses_descriptors_beyond_fd_setsize_and_poll_does_not() {
     early
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let filler: Vec<File> = (0..fd_setsize())
-        .map(|_| File::open("/dev/null").unwrap())
-        .collect();
+    let filler = open_files(fd_setsize()).unwrap();
 
     let echo = |addr| {
         within(Duration::from_secs(20), "late client", move || {
@@ -97,9 +95,7 @@ fn select_refuses_descriptors_beyond_fd_setsize_and_poll_does_not() {
 fn select_server_refuses_to_start_on_a_listener_beyond_fd_setsize() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     raise_fd_limit(4096).unwrap();
-    let filler: Vec<File> = (0..fd_setsize())
-        .map(|_| File::open("/dev/null").unwrap())
-        .collect();
+    let filler = open_files(fd_setsize()).unwrap();
     let listener = server::listen(([127, 0, 0, 1], 0).into()).unwrap();
     assert!(
         !multiplex_demo::select::fits(&listener),

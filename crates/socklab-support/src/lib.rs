@@ -4,6 +4,8 @@
 //! `setsockopt` and friends that a chapter explains is written out in that chapter's own crate,
 //! where the reader looks for it. What is here is the scaffolding around the lessons:
 //!
+//! - [`descriptors`]: using up descriptor numbers on purpose, for the tests of `EMFILE` and of
+//!   select's `FD_SETSIZE`.
 //! - [`narrate`]: the [`Narrator`] that demos and servers print through, which tests can switch
 //!   to capture mode and read back.
 //! - [`cli`]: how every binary reports an error (one line, non-zero exit, no backtrace) and
@@ -19,6 +21,7 @@
 
 pub mod cli;
 pub mod data;
+pub mod descriptors;
 pub mod narrate;
 pub mod proc_tcp;
 pub mod process;

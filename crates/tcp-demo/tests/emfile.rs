@@ -2,13 +2,12 @@
 //! it recovers. In its own test binary, because it lowers the whole process's limit.
 #![cfg(unix)]
 
-use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::resource::{Resource, getrlimit, setrlimit};
+use socklab_support::descriptors::exhaust;
 use socklab_support::{Narrator, within};
 use tcp_demo::{Server, ServerConfig};
 
@@ -25,14 +24,9 @@ fn out_of_descriptors_backs_off_and_recovers() {
     )
     .with_log(Arc::clone(&log));
     let addr = server.spawn().unwrap();
-    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
-    setrlimit(Resource::RLIMIT_NOFILE, 256, hard).unwrap();
-    // Use up every descriptor but one, which the client's socket takes.
-    let mut filler: Vec<File> = Vec::new();
-    while let Ok(f) = File::open("/dev/null") {
-        filler.push(f);
-    }
-    filler.pop();
+    // Use up every descriptor but one (under a limit of 256), which the client's socket
+    // takes: nothing is left for the server's accept.
+    let filler = exhaust(256, 1).unwrap();
     let mut client = TcpStream::connect(addr).unwrap(); // Queued by the kernel, not accepted.
     client
         .set_read_timeout(Some(Duration::from_secs(20)))
