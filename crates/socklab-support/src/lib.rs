@@ -16,6 +16,8 @@
 //!   server and reading its `listening on ADDR` line.
 //! - [`proc_tcp`]: Linux's table of TCP sockets (`/proc/net/tcp`): each connection's state
 //!   and queue lengths, for chapters 3 and 5.
+//! - [`stop`]: stopping a server cleanly on Ctrl-C and `SIGTERM` (the self-pipe pattern), or
+//!   on a test's request.
 //! - [`watchdog`]: [`within`], a bound on a whole test step, so that a bug makes a test fail
 //!   instead of hanging the suite.
 
@@ -25,6 +27,7 @@ pub mod descriptors;
 pub mod narrate;
 pub mod proc_tcp;
 pub mod process;
+pub mod stop;
 pub mod watchdog;
 
 pub use narrate::Narrator;

@@ -2,8 +2,11 @@
 //! standard input), bounded in time, with the exit code and both outputs collected; and
 //! starting a server and reading the `listening on ADDR` line it prints first.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use std::time::Duration;
 
 use crate::within;
@@ -48,11 +51,14 @@ pub fn run(bin: &str, args: &[&str], limit: Duration) -> Output {
     run_with_input(bin, args, b"", limit)
 }
 
-/// A server process started by [`start_server`]; killed when dropped.
+/// A server process started by [`start_server`]; killed when dropped, unless stopped first
+/// with [`ServerProcess::terminate`].
 #[derive(Debug)]
 pub struct ServerProcess {
     child: Child,
     addr: String,
+    /// The rest of its standard output, after the `listening on` line.
+    stdout: Option<BufReader<ChildStdout>>,
 }
 
 impl ServerProcess {
@@ -60,6 +66,51 @@ impl ServerProcess {
     pub fn addr(&self) -> &str {
         &self.addr
     }
+
+    /// The server's process id, to signal it.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `SIGTERM`, as a service manager or `kill` would, and waits (at most `limit`) for
+    /// the process to exit; returns its exit code and everything it printed after its first
+    /// line. Fails the test if it is still running after `limit`.
+    pub fn terminate(mut self, limit: Duration) -> Output {
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("a pid fits in i32"));
+        kill(pid, Signal::SIGTERM).expect("send SIGTERM");
+        let mut child = std::mem::replace(&mut self.child, placeholder());
+        let stdout = self.stdout.take();
+        within(limit, "the server to exit after SIGTERM", move || {
+            let mut rest = String::new();
+            if let Some(mut out) = stdout {
+                out.read_to_string(&mut rest)
+                    .expect("read the server's output");
+            }
+            let mut stderr = String::new();
+            if let Some(mut err) = child.stderr.take() {
+                err.read_to_string(&mut stderr)
+                    .expect("read the server's errors");
+            }
+            let status = child.wait().expect("wait for the server");
+            Output {
+                code: status.code(),
+                stdout: rest,
+                stderr,
+            }
+        })
+    }
+}
+
+/// A process that has already exited, left in place of a child handed to another thread, so
+/// that `Drop` has something harmless to kill.
+fn placeholder() -> Child {
+    let mut child = Command::new("true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start `true`");
+    let _ = child.wait();
+    child
 }
 
 impl Drop for ServerProcess {
@@ -76,20 +127,24 @@ pub fn start_server(bin: &str, args: &[&str], limit: Duration) -> ServerProcess 
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start the server");
     let stdout = child.stdout.take().expect("stdout");
-    let line = within(limit, "the server's first line", move || {
+    let (line, reader) = within(limit, "the server's first line", move || {
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the first line");
-        line
+        let mut reader = BufReader::new(stdout);
+        reader.read_line(&mut line).expect("read the first line");
+        (line, reader)
     });
     let addr = line
         .strip_prefix("listening on ")
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("the first line should be `listening on ADDR`, got {line:?}"))
         .to_string();
-    ServerProcess { child, addr }
+    ServerProcess {
+        child,
+        addr,
+        stdout: Some(reader),
+    }
 }
