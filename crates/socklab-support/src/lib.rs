@@ -16,6 +16,7 @@
 //!   server and reading its `listening on ADDR` line.
 //! - [`proc_tcp`]: Linux's table of TCP sockets (`/proc/net/tcp`): each connection's state
 //!   and queue lengths, for chapters 3 and 5.
+//! - [`skip`]: loud skips, which `cargo xtask test-all` lists in its summary.
 //! - [`stop`]: stopping a server cleanly on Ctrl-C and `SIGTERM` (the self-pipe pattern), or
 //!   on a test's request.
 //! - [`watchdog`]: [`within`], a bound on a whole test step, so that a bug makes a test fail
@@ -27,6 +28,7 @@ pub mod descriptors;
 pub mod narrate;
 pub mod proc_tcp;
 pub mod process;
+pub mod skip;
 pub mod stop;
 pub mod watchdog;
 
