@@ -14,12 +14,13 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// Writes the kit for the workspace at `root` into `dest` (which must not exist yet, or be
-/// empty), copying the files git tracks (every source file, outside a git checkout).
+/// empty), copying the course's files as they are in the work tree (see
+/// [`crate::files::course_files`]).
 pub fn write(root: &Path, dest: &Path) -> Result<usize> {
     if dest.exists() && fs::read_dir(dest)?.next().is_some() {
         bail!("{} exists and is not empty", dest.display());
     }
-    let files = source_files(root)?;
+    let files = crate::files::course_files(root)?;
     let mut stubbed = 0;
     for rel in files.iter().map(String::as_str) {
         if rel == "book/src/solutions.md" {
@@ -59,47 +60,6 @@ pub fn write(root: &Path, dest: &Path) -> Result<usize> {
         }
     }
     Ok(stubbed)
-}
-
-/// The course's files, relative to `root`: the ones git tracks, or, outside a git checkout
-/// (a student kit is one), every file but build output and version-control data.
-fn source_files(root: &Path) -> Result<Vec<String>> {
-    if let Ok(out) = Command::new("git")
-        .args(["ls-files", "-z"])
-        .current_dir(root)
-        .output()
-        && out.status.success()
-    {
-        return Ok(String::from_utf8_lossy(&out.stdout)
-            .split('\0')
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect());
-    }
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir)? {
-            let path = entry?.path();
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if name == "target"
-                || name == ".git"
-                || name == "build" && path.parent().is_some_and(|p| p.ends_with("book"))
-            {
-                continue;
-            }
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(rel) = path.strip_prefix(root) {
-                files.push(rel.to_string_lossy().into_owned());
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 // ANCHOR: stub

@@ -11,15 +11,21 @@
 //!
 //! - [`readiness`]: the question all three APIs answer, as a trait, and how they differ.
 //! - [`select`], [`poll`], [`epoll`]: one small implementation each.
-//! - [`server`]: the event loop: connections as state machines, write interest only while
-//!   there is an unsent tail, idle deadlines, back-pressure, and accept errors that do not
-//!   spin.
+//! - [`server`]: the event loop: write interest only while there is an unsent tail, accept
+//!   errors that do not spin, the connection limit, one client's failure closing only that
+//!   client, and a clean stop on `SIGTERM`.
+//! - [`conn`]: one connection as a state machine: a frame decoder in, an outbox out, read
+//!   interest that follows the outbox (back-pressure), fair visits.
+//! - [`deadlines`]: idle and frame deadlines in one sorted set, the wait's timeout taken from
+//!   the nearest.
 //! - [`load`]: the load generator: C connections of ping-pong, requests/s and p50/p99.
 //! - [`demo`]: the narrated tour that `cargo run -p multiplex-demo` prints.
 //!
 //! On systems without epoll (macOS), the epoll module is left out and everything else works
 //! with select and poll.
 
+pub mod conn;
+pub mod deadlines;
 pub mod demo;
 #[cfg(target_os = "linux")]
 pub mod epoll;

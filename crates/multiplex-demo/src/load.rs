@@ -6,13 +6,14 @@
 //! next. It reports requests per second and latency percentiles; any server that speaks the
 //! echo protocol can be measured with it, including a student's own.
 
-use std::io::{self, ErrorKind, Read};
+use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use nonblocking_demo::write::Outbox;
-use tcp_demo::frame::Decoder;
+use socklab_support::queue::Full;
+use tcp_demo::frame::{Decoder, HEADER_LEN};
 
 use crate::readiness::{Event, Interest, Readiness, Source};
 
@@ -89,7 +90,8 @@ pub fn run(addr: SocketAddr, load: Load) -> io::Result<Report> {
         clients.push(Client {
             stream,
             decoder: Decoder::new(load.message_size.max(1)),
-            outbox: Outbox::new(),
+            // One request in flight per connection: each queue holds one frame at most.
+            outbox: Outbox::new(HEADER_LEN + load.message_size),
             payload: payload_for(i, load.message_size),
             sent_at: Instant::now(),
             done: 0,
@@ -120,7 +122,7 @@ fn drive<R: Readiness>(
     };
     // Every connection sends its first request.
     for (token, c) in clients.iter_mut().enumerate() {
-        send_next(c);
+        send_next(c).map_err(io::Error::from)?;
         c.outbox.flush_some(&mut &c.stream)?;
         c.interest = Interest {
             read: true,
@@ -134,7 +136,6 @@ fn drive<R: Readiness>(
     }
     let mut open = clients.len();
     let mut events: Vec<Event> = Vec::with_capacity(1024);
-    let mut buf = vec![0u8; 64 * 1024];
     // A hard bound on the whole run: the load always stops by itself.
     let give_up = started
         + end.map_or(Duration::from_secs(600), |e| {
@@ -166,12 +167,17 @@ fn drive<R: Readiness>(
             let mut closed = false;
             if ev.readable {
                 loop {
-                    match c.stream.read(&mut buf) {
+                    if c.decoder.room() == 0 {
+                        // One whole reply is here: take it first (level-triggered readiness
+                        // reports anything more on the next wait).
+                        break;
+                    }
+                    match c.decoder.read_from(&mut &c.stream) {
                         Ok(0) => {
                             closed = true;
                             break;
                         }
-                        Ok(n) => c.decoder.feed(&buf[..n]),
+                        Ok(_) => {}
                         Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                         Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                         Err(_) => {
@@ -193,7 +199,10 @@ fn drive<R: Readiness>(
                                 Stop::Time(_) => end.is_some_and(|e| Instant::now() < e),
                             };
                             if more {
-                                send_next(c);
+                                if send_next(c).is_err() {
+                                    closed = true;
+                                    break;
+                                }
                             } else {
                                 c.finished = true;
                             }
@@ -252,11 +261,13 @@ fn drive<R: Readiness>(
     })
 }
 
-/// Queues the next request frame and starts its clock.
-fn send_next(c: &mut Client) {
-    c.outbox.push(&(c.payload.len() as u32).to_be_bytes());
-    c.outbox.push(&c.payload);
+/// Queues the next request frame and starts its clock. Fails if the previous request is
+/// still unsent, which a server that replied before reading it all would cause.
+fn send_next(c: &mut Client) -> Result<(), Full> {
+    c.outbox.push(&(c.payload.len() as u32).to_be_bytes())?;
+    c.outbox.push(&c.payload)?;
     c.sent_at = Instant::now();
+    Ok(())
 }
 
 /// Opens `connections` connections to `addr` and returns them, idle: for measuring what a

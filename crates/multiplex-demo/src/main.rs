@@ -10,7 +10,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use multiplex_demo::Api;
 use multiplex_demo::load::{self, Load, Stop};
-use multiplex_demo::server::{self, Config, EventLoop};
+use multiplex_demo::server::{self, Config};
+use socklab_support::stop;
 use socklab_support::{Narrator, cli};
 
 #[derive(Parser)]
@@ -39,8 +40,9 @@ enum Command {
         /// select, poll, epoll or epoll-et (the last two on Linux only).
         #[arg(long, default_value = "poll")]
         api: Api,
-        /// Address to listen on; port 0 picks a free port.
-        #[arg(long, default_value = "127.0.0.1:0")]
+        /// Address to listen on (a name such as `localhost:0` is resolved); port 0 picks a free
+        /// port. Ctrl-C or SIGTERM stops the server cleanly.
+        #[arg(long, default_value = "127.0.0.1:0", value_parser = cli::parse_addr)]
         addr: SocketAddr,
         /// Close connections idle this long.
         #[arg(long, default_value = "30s", value_parser = cli::parse_duration)]
@@ -51,8 +53,8 @@ enum Command {
     },
     /// Load any echo server: C connections of ping-pong; prints requests/s and p50/p99.
     Load {
-        /// The server's address (loopback only).
-        #[arg(long)]
+        /// The server's address (loopback only; a name such as `localhost:7000` is resolved).
+        #[arg(long, value_parser = cli::parse_addr)]
         addr: SocketAddr,
         /// Concurrent connections.
         #[arg(short = 'c', long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=60_000))]
@@ -92,22 +94,11 @@ fn main() -> ExitCode {
                     ..Config::default()
                 };
                 let log = Arc::new(Narrator::stdout());
-                match api {
-                    Api::Select => {
-                        EventLoop::new(listener, multiplex_demo::select::Select, config, log)?
-                            .run()?
-                    }
-                    Api::Poll => {
-                        EventLoop::new(listener, multiplex_demo::poll::Poll, config, log)?.run()?
-                    }
-                    #[cfg(target_os = "linux")]
-                    Api::Epoll | Api::EpollEdge => {
-                        let epoll = multiplex_demo::epoll::Epoll::new(api == Api::EpollEdge)?;
-                        EventLoop::new(listener, epoll, config, log)?.run()?
-                    }
-                    #[cfg(not(target_os = "linux"))]
-                    Api::Epoll | Api::EpollEdge => anyhow::bail!("epoll is Linux only"),
-                }
+                // Ctrl-C and SIGTERM end the loop cleanly: it closes its connections, logs its
+                // final counters, and we exit 0.
+                let stop =
+                    stop::Stop::on_signals().context("cannot install the signal handlers")?;
+                server::run(api, listener, config, log, Some(stop))?;
                 Ok(())
             }
             Command::Load {

@@ -72,8 +72,12 @@ impl Readiness for Select {
                 writable.insert(s.fd);
             }
         }
-        let mut tv =
-            timeout.map(|t| TimeVal::microseconds(t.as_micros().try_into().unwrap_or(i64::MAX)));
+        // A `timeval` cannot hold years (nix panics: "TimeVal out of bounds"). Waiting at most a
+        // day and then waiting again is the same to the loop, which recomputes its timeout.
+        let mut tv = timeout.map(|t| {
+            let t = t.min(Duration::from_secs(24 * 60 * 60));
+            TimeVal::microseconds(t.as_micros().try_into().unwrap_or(i64::MAX))
+        });
         match select(None, &mut readable, &mut writable, None, tv.as_mut()) {
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => return Ok(()), // A signal: report nothing ready.

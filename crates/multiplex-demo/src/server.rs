@@ -2,8 +2,8 @@
 //!
 //! Same protocol as chapter 1 (length-prefixed frames, echoed back), served the chapter 4 way
 //! (non-blocking sockets, an unsent tail per connection) but woken by a readiness API instead
-//! of visiting every socket. Each connection is a small state machine (`Conn`): a frame
-//! [`Decoder`] for what came in, an [`Outbox`] for what must go out.
+//! of visiting every socket. This module is the loop itself; each connection's state machine is
+//! in [`crate::conn`] and the deadline rules in [`crate::deadlines`].
 //!
 //! The bounds that keep one thread safe with thousands of strangers:
 //!
@@ -13,20 +13,25 @@
 //!   shows it).
 //! - **Idle timeout from the nearest deadline.** Every connection has a deadline, kept in a
 //!   sorted set; the wait's timeout is the time to the nearest one, so a silent client is
-//!   closed on time without any timer thread or periodic scan. Progress pushes the deadline
-//!   back, except past [`Config::frame_timeout`] after a frame began: a client dripping one
-//!   byte at a time (slowloris) makes progress forever, but its frame never completes.
+//!   closed on time without any timer thread or periodic scan, and a frame that takes longer
+//!   than [`Config::frame_timeout`] from its first byte (slowloris) is cut.
 //! - **Back-pressure.** A client that sends and never reads would make its outbox grow
-//!   without end. Past [`Config::outbox_cap`] the loop stops reading from it until the tail
+//!   without end. At [`Config::outbox_cap`] the loop stops reading from it until the tail
 //!   drains; its own send buffer then fills and *it* blocks, not us.
 //! - **Accept errors do not spin.** When `accept` fails with `EMFILE` (out of descriptors) the
 //!   pending connection stays queued and the listener stays readable: retrying at once would
 //!   spin a core. The loop stops watching the listener for 100 ms instead.
 //! - **Connection limit.** At [`Config::max_connections`] the loop stops accepting until one
 //!   closes; new clients wait in the kernel's accept queue, as in chapter 1.
+//! - **One client's failure is that client's.** An error on a connection's socket, even from
+//!   `epoll_ctl`, closes that connection with its reason logged; only a failure of the wait
+//!   itself ends the loop.
+//! - **A clean stop.** Given a [`Stop`] (Ctrl-C or `SIGTERM` in the binary), the loop watches
+//!   it like a socket; when it fires, it stops accepting, closes every connection, logs its
+//!   final counters and returns `Ok`.
 
-use std::collections::BTreeSet;
-use std::io::{self, ErrorKind, Read};
+use std::fmt;
+use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
@@ -35,11 +40,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nonblocking_demo::write::Outbox;
 use socklab_support::Narrator;
-use tcp_demo::frame::{Decoder, MAX_FRAME};
+use socklab_support::stop::Stop;
+use tcp_demo::frame::MAX_FRAME;
 
-use crate::readiness::{Api, Event, Interest, Readiness, Source};
+use crate::conn::{Close, Conn};
+use crate::deadlines::{self, Deadlines};
+use crate::readiness::{Api, Interest, Readiness, Source};
 
 /// The server's bounds.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +57,7 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// How long one frame may take to arrive, from its first byte to its last.
     pub frame_timeout: Duration,
-    /// Unsent bytes per connection above which the loop stops reading from it.
+    /// Unsent bytes per connection at which the loop stops reading from it.
     pub outbox_cap: usize,
     /// Connections served at once; beyond, new clients wait in the accept queue.
     pub max_connections: usize,
@@ -96,104 +103,30 @@ pub struct Stats {
     pub pauses: AtomicU64,
 }
 
+impl fmt::Display for Stats {
+    /// The final counters line: `accepted 3, frames 12, closed idle 1, closed bad 0, ...`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        write!(
+            f,
+            "accepted {}, frames {}, closed idle {}, closed bad {}, refused {}, accept errors {}, \
+             wakeups {}, pauses {}",
+            get(&self.accepted),
+            get(&self.frames),
+            get(&self.closed_idle),
+            get(&self.closed_bad),
+            get(&self.refused_fd),
+            get(&self.accept_errors),
+            get(&self.wakeups),
+            get(&self.pauses),
+        )
+    }
+}
+
 /// The listener's token; connections use their index in the table.
 const LISTENER: usize = usize::MAX;
-
-/// Why a connection was closed.
-enum Close {
-    /// The peer closed cleanly between frames.
-    Peer,
-    /// No progress within the idle timeout.
-    Idle,
-    /// A bad frame or an I/O error.
-    Bad(String),
-}
-
-// ANCHOR: conn
-/// One connection's state: the socket, the frames coming in, the bytes going out.
-struct Conn {
-    stream: TcpStream,
-    peer: SocketAddr,
-    decoder: Decoder,
-    outbox: Outbox,
-    /// When the connection will be closed if nothing happens (its key in the deadline set).
-    deadline: Instant,
-    /// When the frame now arriving began, if one is partly here.
-    frame_started: Option<Instant>,
-    /// What it is registered for right now.
-    interest: Interest,
-    /// Reading is paused because the outbox is over its cap (back-pressure).
-    paused: bool,
-}
-
-impl Conn {
-    /// Reads everything available (until `WouldBlock`, as edge-triggering requires), turning
-    /// complete frames into echoes in the outbox. Stops early, *paused*, if the outbox is full.
-    /// Returns whether any byte was read.
-    fn read_ready(&mut self, scratch: &mut [u8], cap: usize, stats: &Stats) -> Result<bool, Close> {
-        let mut progress = false;
-        loop {
-            if self.outbox.pending() >= cap {
-                if !self.paused {
-                    stats.pauses.fetch_add(1, Ordering::Relaxed);
-                }
-                self.paused = true; // Back-pressure: let the client's buffers fill instead.
-                return Ok(progress);
-            }
-            match self.stream.read(scratch) {
-                // End of stream: clean between frames, truncated inside one.
-                Ok(0) => {
-                    return Err(match self.decoder.finish() {
-                        None => Close::Peer,
-                        Some(e) => Close::Bad(e.to_string()),
-                    });
-                }
-                Ok(n) => {
-                    progress = true;
-                    self.decoder.feed(&scratch[..n]);
-                    while let Some(frame) = self
-                        .decoder
-                        .next_frame()
-                        .map_err(|e| Close::Bad(e.to_string()))?
-                    {
-                        self.outbox.push(&(frame.len() as u32).to_be_bytes());
-                        self.outbox.push(&frame);
-                        stats.frames.fetch_add(1, Ordering::Relaxed);
-                    }
-                    // What this connection holds right now: the figure back-pressure bounds.
-                    let held = self.decoder.buffered() + self.outbox.pending();
-                    stats.peak_buffered.fetch_max(held, Ordering::Relaxed);
-                }
-                // Drained: nothing more until the next readiness event.
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    self.paused = false;
-                    return Ok(progress);
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Close::Bad(e.to_string())),
-            }
-        }
-    }
-
-    /// Writes as much of the unsent tail as the socket takes; returns whether anything went.
-    fn write_ready(&mut self) -> Result<bool, Close> {
-        let n = self
-            .outbox
-            .flush_some(&mut &self.stream)
-            .map_err(|e| Close::Bad(e.to_string()))?;
-        Ok(n > 0)
-    }
-
-    /// What to watch this connection for, level-triggered: readable unless paused, writable
-    /// only while there is something to write.
-    fn wanted(&self, always_write: bool) -> Interest {
-        Interest {
-            read: !self.paused,
-            write: always_write || !self.outbox.is_empty(),
-        }
-    }
-}
-// ANCHOR_END: conn
+/// The stop request's token.
+const STOP: usize = usize::MAX - 1;
 
 /// A one-thread event loop serving echo frames on `listener` with readiness API `R`.
 pub struct EventLoop<R: Readiness> {
@@ -204,11 +137,13 @@ pub struct EventLoop<R: Readiness> {
     readiness: R,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
-    deadlines: BTreeSet<(Instant, usize)>,
+    deadlines: Deadlines,
+    /// Connections whose last visit stopped for fairness with work left.
+    backlog: Vec<usize>,
     config: Config,
     stats: Arc<Stats>,
     log: Arc<Narrator>,
-    scratch: Vec<u8>,
+    stop: Option<Stop>,
 }
 
 impl<R: Readiness> EventLoop<R> {
@@ -245,12 +180,19 @@ impl<R: Readiness> EventLoop<R> {
             readiness,
             conns: Vec::new(),
             free: Vec::new(),
-            deadlines: BTreeSet::new(),
+            deadlines: Deadlines::default(),
+            backlog: Vec::new(),
             config,
             stats: Arc::default(),
             log,
-            scratch: vec![0; 64 * 1024],
+            stop: None,
         })
+    }
+
+    /// Makes the loop end cleanly when `stop` fires (see the module docs).
+    pub fn with_stop(mut self, stop: Stop) -> Self {
+        self.stop = Some(stop);
+        self
     }
 
     /// The live counters.
@@ -259,23 +201,39 @@ impl<R: Readiness> EventLoop<R> {
     }
 
     // ANCHOR: run
-    /// Runs the loop forever: wait, handle what is ready, close what has idled.
+    /// Runs the loop until its stop fires (forever without one): wait, handle what is ready,
+    /// close what has expired.
     pub fn run(mut self) -> io::Result<()> {
-        let src = Source {
+        self.readiness.register(&Source {
             fd: self.listener.as_fd(),
             token: LISTENER,
             interest: Interest::READ,
-        };
-        self.readiness.register(&src)?;
+        })?;
+        if let Some(stop) = &self.stop {
+            self.readiness.register(&Source {
+                fd: stop.fd(),
+                token: STOP,
+                interest: Interest::READ,
+            })?;
+        }
         let mut events = Vec::with_capacity(1024);
         loop {
-            // The wait ends at the nearest deadline at the latest: no timer thread needed.
-            let timeout = self.next_timeout();
+            // The wait ends at the nearest deadline at the latest: no timer thread needed. A
+            // connection left with work by a fair visit means: do not sleep at all.
+            let timeout = match self.backlog.is_empty() {
+                true => self.next_timeout(),
+                false => Some(Duration::ZERO),
+            };
             events.clear();
             let listener = (self.listener_interest != Interest::NONE).then(|| Source {
                 fd: self.listener.as_fd(),
                 token: LISTENER,
                 interest: self.listener_interest,
+            });
+            let stop = self.stop.as_ref().map(|s| Source {
+                fd: s.fd(),
+                token: STOP,
+                interest: Interest::READ,
             });
             let conns = self.conns.iter().enumerate().filter_map(|(token, c)| {
                 c.as_ref().map(|c| Source {
@@ -284,28 +242,33 @@ impl<R: Readiness> EventLoop<R> {
                     interest: c.interest,
                 })
             });
-            self.readiness
-                .wait(listener.into_iter().chain(conns), timeout, &mut events)?;
+            let sources = listener.into_iter().chain(stop).chain(conns);
+            self.readiness.wait(sources, timeout, &mut events)?;
             self.stats.wakeups.fetch_add(1, Ordering::Relaxed);
 
             for event in &events {
-                if event.token == LISTENER {
-                    self.accept_all()?;
-                } else {
-                    self.on_event(*event)?;
+                match event.token {
+                    LISTENER => self.accept_all()?,
+                    STOP if self.stop.as_ref().is_some_and(Stop::requested) => {
+                        return self.shut_down();
+                    }
+                    STOP => {} // A spurious wake-up: nothing was requested.
+                    token => self.on_event(token, event.readable),
                 }
+            }
+            for token in std::mem::take(&mut self.backlog) {
+                self.on_event(token, true);
             }
             self.expire(Instant::now())?;
         }
     }
     // ANCHOR_END: run
 
-    /// How long the wait may sleep: until the nearest idle deadline or the end of an accept
-    /// pause, or forever if there is neither.
+    /// How long the wait may sleep: until the nearest deadline or the end of an accept pause,
+    /// or forever if there is neither.
     fn next_timeout(&self) -> Option<Duration> {
         let now = Instant::now();
-        let idle = self.deadlines.first().map(|(at, _)| *at);
-        [idle, self.accept_paused_until]
+        [self.deadlines.first(), self.accept_paused_until]
             .into_iter()
             .flatten()
             .min()
@@ -321,7 +284,7 @@ impl<R: Readiness> EventLoop<R> {
                 return self.set_listener(Interest::NONE); // Resumed when one closes.
             }
             match self.listener.accept() {
-                Ok((stream, peer)) => self.add(stream, peer)?,
+                Ok((stream, peer)) => self.add(stream, peer),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
                 // The client gave up before we accepted it, or a signal: try the next.
                 Err(e)
@@ -360,8 +323,9 @@ impl<R: Readiness> EventLoop<R> {
         Ok(())
     }
 
-    /// Starts serving a newly accepted connection.
-    fn add(&mut self, stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
+    /// Starts serving a newly accepted connection; a connection that cannot be set up is
+    /// closed with the reason logged, and the loop goes on.
+    fn add(&mut self, stream: TcpStream, peer: SocketAddr) {
         let fd = stream.as_raw_fd();
         if !self.readiness.can_watch(fd) {
             // select's bitmap has no bit for this descriptor: refuse it plainly.
@@ -374,155 +338,164 @@ impl<R: Readiness> EventLoop<R> {
                     crate::select::fd_setsize()
                 ),
             );
-            return Ok(()); // Dropping `stream` closes it.
+            return; // Dropping `stream` closes it.
         }
-        stream.set_nonblocking(true)?; // Not inherited from the listener on Linux (chapter 4).
-        stream.set_nodelay(true)?;
-        let token = match self.free.pop() {
-            Some(t) => t,
-            None => {
-                self.conns.push(None);
-                self.conns.len() - 1
-            }
-        };
         // Edge-triggered: both directions, once. Level-triggered: read only, for now.
         let interest = if self.readiness.edge_triggered() || self.config.always_write_interest {
             Interest::BOTH
         } else {
             Interest::READ
         };
-        self.readiness.register(&Source {
-            fd: stream.as_fd(),
-            token,
-            interest,
-        })?;
-        let deadline = Instant::now() + self.config.idle_timeout;
-        self.deadlines.insert((deadline, token));
-        self.conns[token] = Some(Conn {
-            stream,
-            peer,
-            decoder: Decoder::new(self.config.max_frame),
-            outbox: Outbox::new(),
-            deadline,
-            frame_started: None,
-            interest,
-            paused: false,
-        });
+        let token = self.free.last().copied().unwrap_or(self.conns.len());
+        let setup = stream
+            .set_nonblocking(true) // Not inherited from the listener on Linux (chapter 4).
+            .and_then(|()| stream.set_nodelay(true))
+            .and_then(|()| {
+                self.readiness.register(&Source {
+                    fd: stream.as_fd(),
+                    token,
+                    interest,
+                })
+            });
+        if let Err(e) = setup {
+            self.stats.closed_bad.fetch_add(1, Ordering::Relaxed);
+            self.log
+                .step("server", &format!("{peer}: cannot serve: {e}; closed"));
+            return;
+        }
+        if self.free.pop().is_none() {
+            self.conns.push(None);
+        }
+        let deadline = deadlines::later(Instant::now(), self.config.idle_timeout);
+        self.deadlines.insert(token, deadline);
+        let mut conn = Conn::new(stream, peer, &self.config, deadline);
+        conn.interest = interest;
+        self.conns[token] = Some(conn);
         self.stats.accepted.fetch_add(1, Ordering::Relaxed);
         self.stats.active.fetch_add(1, Ordering::Relaxed);
-        Ok(())
     }
 
     // ANCHOR: on_event
-    /// Handles one ready connection: read, write, and fix what it is watched for.
-    fn on_event(&mut self, event: Event) -> io::Result<()> {
-        let (cap, always_write) = (self.config.outbox_cap, self.config.always_write_interest);
-        let edge = self.readiness.edge_triggered();
+    /// Handles one ready connection: serve it, push its deadline back if it made progress,
+    /// and fix what it is watched for. Anything that goes wrong closes this connection only.
+    fn on_event(&mut self, token: usize, readable: bool) {
+        let config = self.config;
         // It may have been closed by an earlier event in this batch.
-        let Some(conn) = self.conns.get_mut(event.token).and_then(Option::as_mut) else {
-            return Ok(());
+        let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
+            return;
         };
-        let mut outcome = Ok(false);
-        // Read, then write; if writing freed room in a paused outbox, read again (an
-        // edge-triggered socket would not report the waiting bytes a second time).
-        let mut read_now = event.readable;
-        for _ in 0..4 {
-            if read_now {
-                outcome = conn
-                    .read_ready(&mut self.scratch, cap, &self.stats)
-                    .map(|p| p || matches!(outcome, Ok(true)));
-            }
-            if outcome.is_ok() && !conn.outbox.is_empty() {
-                outcome = conn.write_ready().map(|p| p || matches!(outcome, Ok(true)));
-            }
-            read_now = conn.paused && conn.outbox.pending() < cap && outcome.is_ok();
-            if !read_now {
-                break;
-            }
-        }
-        match outcome {
-            Err(reason) => self.close(event.token, reason),
-            Ok(progress) => {
-                if progress {
-                    // Activity pushes the idle deadline back, but never past the end of the
-                    // time allowed for the frame that is partly here.
-                    let now = Instant::now();
-                    let mut deadline = now + self.config.idle_timeout;
-                    if conn.decoder.buffered() > 0 {
-                        let began = *conn.frame_started.get_or_insert(now);
-                        deadline = deadline.min(began + self.config.frame_timeout);
-                    } else {
-                        conn.frame_started = None;
-                    }
-                    self.deadlines.remove(&(conn.deadline, event.token));
-                    conn.deadline = deadline;
-                    self.deadlines.insert((conn.deadline, event.token));
+        let outcome = conn
+            .service(readable, &config, &self.stats)
+            .and_then(|visit| {
+                if visit.more {
+                    self.backlog.push(token);
                 }
-                let wanted = conn.wanted(always_write);
-                if !edge && wanted != conn.interest {
+                if visit.progress {
+                    // Activity pushes the deadline back, within the frame's own time limit.
+                    let frame = conn.frame_started.filter(|_| !conn.paused());
+                    let deadline = deadlines::deadline(
+                        Instant::now(),
+                        frame,
+                        config.idle_timeout,
+                        config.frame_timeout,
+                    );
+                    self.deadlines.reset(token, conn.deadline, deadline);
+                    conn.deadline = deadline;
+                }
+                let wanted = conn.wanted(&config);
+                if !self.readiness.edge_triggered() && wanted != conn.interest {
                     conn.interest = wanted;
                     let src = Source {
                         fd: conn.stream.as_fd(),
-                        token: event.token,
+                        token,
                         interest: wanted,
                     };
-                    self.readiness.reregister(&src)?;
+                    // epoll_ctl can fail (ENOMEM): that is this connection's problem only.
+                    self.readiness
+                        .reregister(&src)
+                        .map_err(|e| Close::Bad(format!("cannot change its interest: {e}")))?;
                 }
                 Ok(())
-            }
+            });
+        if let Err(reason) = outcome {
+            self.close(token, reason);
         }
     }
     // ANCHOR_END: on_event
 
     /// Closes every connection whose deadline has passed, and ends an accept pause.
     fn expire(&mut self, now: Instant) -> io::Result<()> {
-        while let Some(&(at, token)) = self.deadlines.first() {
-            if at > now {
-                break;
-            }
-            self.close(token, Close::Idle)?;
+        while let Some(token) = self.deadlines.expired(now) {
+            self.close(token, Close::Expired);
         }
         if self.accept_paused_until.is_some_and(|until| until <= now) {
             self.accept_paused_until = None;
             self.set_listener(Interest::READ)?;
             self.accept_all()?; // Edge-triggered: the queue will not announce itself again.
         }
-        Ok(())
-    }
-
-    fn close(&mut self, token: usize, reason: Close) -> io::Result<()> {
-        let Some(conn) = self.conns.get_mut(token).and_then(Option::take) else {
-            return Ok(());
-        };
-        self.readiness.deregister(conn.stream.as_fd())?;
-        self.deadlines.remove(&(conn.deadline, token));
-        self.free.push(token);
-        self.stats.active.fetch_sub(1, Ordering::Relaxed);
-        match reason {
-            Close::Peer => {}
-            Close::Idle => {
-                self.stats.closed_idle.fetch_add(1, Ordering::Relaxed);
-                let why = match conn.frame_started {
-                    Some(_) => format!(
-                        "frame not complete within {:?} (slow sender)",
-                        self.config.frame_timeout
-                    ),
-                    None => format!("idle for {:?}", self.config.idle_timeout),
-                };
-                self.log
-                    .step("server", &format!("{}: {why}; closed", conn.peer));
-            }
-            Close::Bad(why) => {
-                self.stats.closed_bad.fetch_add(1, Ordering::Relaxed);
-                self.log
-                    .step("server", &format!("{}: dropped: {why}", conn.peer));
-            }
-        }
-        drop(conn); // close(2)
-        if self.listener_interest == Interest::NONE && self.accept_paused_until.is_none() {
+        if self.listener_interest == Interest::NONE
+            && self.accept_paused_until.is_none()
+            && self.stats.active.load(Ordering::Relaxed) < self.config.max_connections
+        {
             self.set_listener(Interest::READ)?; // Below the connection limit again.
             self.accept_all()?;
         }
+        Ok(())
+    }
+
+    /// Closes one connection, logging why.
+    fn close(&mut self, token: usize, reason: Close) {
+        let Some(conn) = self.conns.get_mut(token).and_then(Option::take) else {
+            return;
+        };
+        // Deregistering before close(2) keeps epoll's set exact; if it fails, closing the
+        // descriptor removes it from the set anyway.
+        let _ = self.readiness.deregister(conn.stream.as_fd());
+        self.deadlines.remove(token, conn.deadline);
+        self.backlog.retain(|t| *t != token);
+        self.free.push(token);
+        self.stats.active.fetch_sub(1, Ordering::Relaxed);
+        let why = match reason {
+            Close::Peer | Close::Stopping => None,
+            Close::Expired => {
+                self.stats.closed_idle.fetch_add(1, Ordering::Relaxed);
+                Some(if conn.partial_frame() > 0 && !conn.paused() {
+                    format!(
+                        "frame not complete within {:?} (slow sender); closed",
+                        self.config.frame_timeout
+                    )
+                } else {
+                    format!("idle for {:?}; closed", self.config.idle_timeout)
+                })
+            }
+            Close::Bad(why) => {
+                self.stats.closed_bad.fetch_add(1, Ordering::Relaxed);
+                Some(format!("dropped: {why}"))
+            }
+        };
+        if let Some(why) = why {
+            self.log.step("server", &format!("{}: {why}", conn.peer));
+        }
+        drop(conn); // close(2)
+    }
+
+    /// The clean stop: no more accepting, every connection closed, the final counters logged.
+    fn shut_down(mut self) -> io::Result<()> {
+        let open: Vec<usize> = (0..self.conns.len())
+            .filter(|t| self.conns[*t].is_some())
+            .collect();
+        self.log.step(
+            "server",
+            &format!(
+                "stop requested: no longer accepting; closing {} connection(s)",
+                open.len()
+            ),
+        );
+        for token in open {
+            self.close(token, Close::Stopping);
+        }
+        drop(self.listener); // Clients still queued in the backlog are refused from now on.
+        self.log.step("server", &format!("stopped: {}", self.stats));
         Ok(())
     }
 }
@@ -541,6 +514,54 @@ pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
+/// Runs an event loop with `api` on this thread until `stop` fires (forever if `None`).
+pub fn run(
+    api: Api,
+    listener: TcpListener,
+    config: Config,
+    log: Arc<Narrator>,
+    stop: Option<Stop>,
+) -> io::Result<()> {
+    start(api, listener, config, log, stop, |event_loop| {
+        event_loop.run()
+    })
+}
+
+/// Starts an event-loop server with `api` on its own thread; returns its address, its
+/// counters, and the thread (which ends when `stop` fires).
+pub fn spawn_with_stop(
+    api: Api,
+    listener: TcpListener,
+    config: Config,
+    log: Arc<Narrator>,
+    stop: Option<Stop>,
+) -> io::Result<(SocketAddr, Arc<Stats>, thread::JoinHandle<()>)> {
+    let addr = listener.local_addr()?;
+    let name = format!("{} server", api.name());
+    let mut stats = None;
+    let mut handle = None;
+    start(
+        api,
+        listener,
+        config,
+        Arc::clone(&log),
+        stop,
+        |event_loop| {
+            stats = Some(event_loop.stats());
+            handle = Some(thread::Builder::new().name(name).spawn(move || {
+                if let Err(e) = event_loop.run() {
+                    log.step("server", &format!("event loop stopped: {e}"));
+                }
+            })?);
+            Ok(())
+        },
+    )?;
+    match (stats, handle) {
+        (Some(stats), Some(handle)) => Ok((addr, stats, handle)),
+        _ => Err(io::Error::other("the event loop did not start")),
+    }
+}
+
 /// Starts an event-loop server with `api` on its own thread; returns its address and counters.
 pub fn spawn(
     api: Api,
@@ -548,28 +569,45 @@ pub fn spawn(
     config: Config,
     log: Arc<Narrator>,
 ) -> io::Result<(SocketAddr, Arc<Stats>)> {
-    let addr = listener.local_addr()?;
-    let stats;
-    macro_rules! start {
-        ($readiness:expr) => {{
-            let event_loop = EventLoop::new(listener, $readiness, config, Arc::clone(&log))?;
-            stats = event_loop.stats();
-            thread::Builder::new()
-                .name(format!("{} server", api.name()))
-                .spawn(move || {
-                    if let Err(e) = event_loop.run() {
-                        log.step("server", &format!("event loop stopped: {e}"));
-                    }
-                })?;
-        }};
+    spawn_with_stop(api, listener, config, log, None).map(|(addr, stats, _)| (addr, stats))
+}
+
+/// Builds the loop for `api` and hands it to `go`: the one place that maps an API name to its
+/// type.
+fn start(
+    api: Api,
+    listener: TcpListener,
+    config: Config,
+    log: Arc<Narrator>,
+    stop: Option<Stop>,
+    go: impl FnOnce(Box<dyn Runnable>) -> io::Result<()>,
+) -> io::Result<()> {
+    fn boxed<R: Readiness + Send + 'static>(
+        l: TcpListener,
+        r: R,
+        c: Config,
+        log: Arc<Narrator>,
+        stop: Option<Stop>,
+    ) -> io::Result<Box<dyn Runnable>> {
+        let event_loop = EventLoop::new(l, r, c, log)?;
+        Ok(Box::new(match stop {
+            Some(stop) => event_loop.with_stop(stop),
+            None => event_loop,
+        }))
     }
-    match api {
-        Api::Select => start!(crate::select::Select),
-        Api::Poll => start!(crate::poll::Poll),
+    let event_loop = match api {
+        Api::Select => boxed(listener, crate::select::Select, config, log, stop)?,
+        Api::Poll => boxed(listener, crate::poll::Poll, config, log, stop)?,
         #[cfg(target_os = "linux")]
-        Api::Epoll => start!(crate::epoll::Epoll::new(false)?),
+        Api::Epoll => boxed(
+            listener,
+            crate::epoll::Epoll::new(false)?,
+            config,
+            log,
+            stop,
+        )?,
         #[cfg(target_os = "linux")]
-        Api::EpollEdge => start!(crate::epoll::Epoll::new(true)?),
+        Api::EpollEdge => boxed(listener, crate::epoll::Epoll::new(true)?, config, log, stop)?,
         #[cfg(not(target_os = "linux"))]
         Api::Epoll | Api::EpollEdge => {
             return Err(io::Error::new(
@@ -577,6 +615,24 @@ pub fn spawn(
                 "epoll is Linux only",
             ));
         }
+    };
+    go(event_loop)
+}
+
+/// An event loop of any readiness API, ready to run: lets [`run`] and [`spawn`] pick the API
+/// at run time.
+pub trait Runnable: Send {
+    /// Its live counters.
+    fn stats(&self) -> Arc<Stats>;
+    /// Runs it (see [`EventLoop::run`]).
+    fn run(self: Box<Self>) -> io::Result<()>;
+}
+
+impl<R: Readiness + Send> Runnable for EventLoop<R> {
+    fn stats(&self) -> Arc<Stats> {
+        EventLoop::stats(self)
     }
-    Ok((addr, stats))
+    fn run(self: Box<Self>) -> io::Result<()> {
+        EventLoop::run(*self)
+    }
 }

@@ -75,3 +75,63 @@ fn bad_input_is_refused() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+/// An absurd duration is one clear line from argument parsing (exit 2), not a server that
+/// starts and panics on its first client.
+#[test]
+fn absurd_durations_are_refused_by_the_parser() {
+    let Output {
+        code,
+        stdout: _,
+        stderr: err,
+    } = run(&["server", "--api", "select", "--idle-timeout", "300000y"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("longer than the limit"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+// ANCHOR: sigterm
+/// SIGTERM stops every event loop cleanly: it closes its connections (the client sees end of
+/// stream), prints its final counters, and exits 0.
+#[test]
+fn sigterm_stops_every_server_cleanly() {
+    for api in multiplex_demo::Api::available() {
+        let server = process::start_server(BIN, &["server", "--api", api.name()], LIMIT);
+        let addr = server.addr().parse().unwrap();
+        let mut client = tcp_demo::Client::connect(addr, Duration::from_secs(10)).unwrap();
+        assert_eq!(client.echo(b"before the stop").unwrap(), b"before the stop");
+        let Output {
+            code,
+            stdout: out,
+            stderr: err,
+        } = server.terminate(LIMIT);
+        assert_eq!(code, Some(0), "{}: {err}", api.name());
+        assert!(out.contains("closing 1 connection"), "{}: {out}", api.name());
+        assert!(
+            out.contains("stopped: accepted 1, frames 1,"),
+            "{}: {out}",
+            api.name()
+        );
+        assert!(
+            client.echo(b"after").is_err(),
+            "{}: the connection should be closed",
+            api.name()
+        );
+    }
+}
+// ANCHOR_END: sigterm
+
+/// `--addr` takes a host name, resolved by the system's resolver; the server prints the
+/// address it chose.
+#[test]
+fn addresses_take_names() {
+    let server = process::start_server(
+        BIN,
+        &["server", "--api", "poll", "--addr", "localhost:0"],
+        LIMIT,
+    );
+    let addr: std::net::SocketAddr = server.addr().parse().unwrap();
+    assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
+    let mut client = tcp_demo::Client::connect(addr, Duration::from_secs(10)).unwrap();
+    assert_eq!(client.echo(b"by name").unwrap(), b"by name");
+}

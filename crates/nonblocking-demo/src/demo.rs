@@ -82,8 +82,8 @@ pub fn run(n: &Narrator) -> io::Result<()> {
         "writer",
         "the next write() -> WouldBlock: our send buffer and the peer's receive buffer are full",
     );
-    let mut outbox = write::Outbox::new();
-    outbox.push(&[7u8; 256 * 1024]);
+    let mut outbox = write::Outbox::new(256 * 1024);
+    outbox.push(&[7u8; 256 * 1024])?;
     let mut drained = 0usize;
     let mut buf = vec![0u8; 64 * 1024];
     peer.set_read_timeout(Some(Duration::from_secs(10)))?;

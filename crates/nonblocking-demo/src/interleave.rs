@@ -50,14 +50,17 @@ enum Readable {
 }
 
 /// Reads everything available now, passing each chunk to `sink`.
-fn read_available(stream: &mut TcpStream, mut sink: impl FnMut(&[u8])) -> io::Result<Readable> {
+fn read_available(
+    stream: &mut TcpStream,
+    mut sink: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<Readable> {
     let mut buf = [0u8; 16 * 1024];
     let mut progress = false;
     loop {
         match stream.read(&mut buf) {
             Ok(0) => return Ok(Readable::Closed),
             Ok(n) => {
-                sink(&buf[..n]);
+                sink(&buf[..n])?;
                 progress = true;
             }
             // Drained for now. Whether that was after some bytes decides what we report.
@@ -92,8 +95,8 @@ pub fn interleave(
         let data = payload(seed as u64, bytes_each);
         let mut sent = Checksum::new();
         sent.update(&data);
-        let mut outbox = Outbox::new();
-        outbox.push(&data);
+        let mut outbox = Outbox::new(bytes_each);
+        outbox.push(&data)?;
         clients.push((Conn { stream, outbox }, sent, Checksum::new()));
     }
     let mut server_side: Vec<Conn> = Vec::new();
@@ -118,7 +121,8 @@ pub fn interleave(
                     stream.set_nonblocking(true)?; // Not inherited on Linux: see `accept`.
                     server_side.push(Conn {
                         stream,
-                        outbox: Outbox::new(),
+                        // Each client sends `bytes_each` bytes in all: the most its echo holds.
+                        outbox: Outbox::new(bytes_each),
                     });
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -129,7 +133,7 @@ pub fn interleave(
         // Server side: read what arrived into the outbox, write out what the socket takes.
         for conn in &mut server_side {
             let outbox = &mut conn.outbox;
-            if let Readable::NotNow = read_available(&mut conn.stream, |b| outbox.push(b))? {
+            if let Readable::NotNow = read_available(&mut conn.stream, |b| Ok(outbox.push(b)?))? {
                 would_blocks += 1;
             }
             if conn.outbox.flush_some(&mut conn.stream)? == 0 && !conn.outbox.is_empty() {
@@ -141,7 +145,10 @@ pub fn interleave(
             if conn.outbox.flush_some(&mut conn.stream)? == 0 && !conn.outbox.is_empty() {
                 would_blocks += 1;
             }
-            match read_available(&mut conn.stream, |b| got.update(b))? {
+            match read_available(&mut conn.stream, |b| {
+                got.update(b);
+                Ok(())
+            })? {
                 Readable::NotNow => would_blocks += 1,
                 Readable::Progress => {}
                 Readable::Closed => {

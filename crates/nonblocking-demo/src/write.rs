@@ -8,6 +8,8 @@
 
 use std::io::{self, ErrorKind, Write};
 
+use socklab_support::queue::{ByteQueue, Full};
+
 /// What [`fill_until_would_block`] saw.
 #[derive(Debug, Clone, Copy)]
 pub struct Fill {
@@ -51,57 +53,59 @@ pub fn fill_until_would_block(socket: &mut impl Write, chunk: usize) -> io::Resu
 // ANCHOR: outbox
 /// Bytes waiting to be written to a non-blocking socket, in order, each to be sent exactly
 /// once: the "unsent tail".
-#[derive(Debug, Default)]
+///
+/// The bytes wait in a [`ByteQueue`] with a hard bound chosen by the caller: what the kernel
+/// takes leaves from the front in O(1), and the space is reused as the tail drains, so a
+/// reader that takes a little at a time never makes the outbox grow past its bound.
+#[derive(Debug)]
 pub struct Outbox {
-    buf: Vec<u8>,
-    /// How many bytes at the front of `buf` have already been written.
-    sent: usize,
+    queue: ByteQueue,
 }
 
 impl Outbox {
-    /// An empty outbox.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty outbox that will never hold more than `cap` bytes.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            queue: ByteQueue::new(cap),
+        }
     }
 
-    /// Queues bytes behind whatever is still unsent.
-    pub fn push(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
+    /// Queues bytes behind whatever is still unsent, or refuses them all if they would take
+    /// the outbox over its bound (the caller should have stopped producing: back-pressure).
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        self.queue.push(bytes)
     }
 
     /// Bytes queued but not yet taken by the kernel.
     pub fn pending(&self) -> usize {
-        self.buf.len() - self.sent
+        self.queue.len()
+    }
+
+    /// How many more bytes may be queued.
+    pub fn room(&self) -> usize {
+        self.queue.room()
     }
 
     /// Whether everything queued has been written.
     pub fn is_empty(&self) -> bool {
-        self.pending() == 0
+        self.queue.is_empty()
     }
 
     /// Writes as much of the unsent tail as the socket takes *now*, and returns how many bytes
     /// went out. Stops at `WouldBlock` without error: the rest stays queued for next time.
     pub fn flush_some(&mut self, socket: &mut impl Write) -> io::Result<usize> {
         let mut written = 0;
-        while self.sent < self.buf.len() {
-            match socket.write(&self.buf[self.sent..]) {
+        while !self.queue.is_empty() {
+            match self.queue.write_to(socket) {
                 // A write that takes nothing from a non-empty buffer would loop forever.
                 Ok(0) => return Err(io::Error::new(ErrorKind::WriteZero, "socket took 0 bytes")),
-                // Possibly a short write: advance past what was taken and offer the rest.
-                Ok(n) => {
-                    self.sent += n;
-                    written += n;
-                }
+                // Possibly a short write: the queue advanced past what was taken.
+                Ok(n) => written += n,
                 // Full for now; whatever is left waits for the next call.
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-        }
-        if self.sent == self.buf.len() {
-            // All out: reuse the allocation rather than let the buffer grow forever.
-            self.buf.clear();
-            self.sent = 0;
         }
         Ok(written)
     }
@@ -144,10 +148,10 @@ mod tests {
             out: Vec::new(),
             calls: 0,
         };
-        let mut outbox = Outbox::new();
+        let mut outbox = Outbox::new(5000);
         let data: Vec<u8> = (0..=255).cycle().take(5000).collect();
         for piece in data.chunks(777) {
-            outbox.push(piece);
+            outbox.push(piece).unwrap();
             outbox.flush_some(&mut sink).unwrap();
         }
         let mut rounds = 0;
@@ -157,5 +161,24 @@ mod tests {
             assert!(rounds < 100_000, "no progress");
         }
         assert_eq!(sink.out, data);
+    }
+
+    /// The bound holds: a push that would pass it is refused whole, and space comes back as
+    /// the tail drains, a few bytes at a time.
+    #[test]
+    fn outbox_is_bounded_and_reuses_drained_space() {
+        let mut sink = Stingy {
+            out: Vec::new(),
+            calls: 0,
+        };
+        let mut outbox = Outbox::new(100);
+        outbox.push(&[1; 80]).unwrap();
+        assert!(outbox.push(&[2; 30]).is_err(), "80 + 30 > 100");
+        assert_eq!(outbox.pending(), 80, "a refused push adds nothing");
+        while outbox.room() < 30 {
+            outbox.flush_some(&mut sink).unwrap();
+        }
+        outbox.push(&[2; 30]).unwrap();
+        assert!(outbox.pending() <= 100);
     }
 }

@@ -85,8 +85,8 @@ fn outbox_resumes_without_loss() {
         Generator::new(42).fill(&mut data);
         let mut sent = Checksum::new();
         sent.update(&data);
-        let mut outbox = Outbox::new();
-        outbox.push(&data);
+        let mut outbox = Outbox::new(total);
+        outbox.push(&data).unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while !outbox.is_empty() {
             if outbox.flush_some(&mut writer).unwrap() == 0 {

@@ -70,16 +70,10 @@ pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("`{text}` resolves to no address"))
 }
 
-/// The median and 99th percentile of some durations, in microseconds: (p50, p99).
+/// The median and 99th percentile of some durations, in microseconds: (p50, p99). The
+/// binaries print these; the rule behind them is [`crate::stats`]'s.
 pub fn percentiles_us(times: &mut [Duration]) -> (f64, f64) {
-    if times.is_empty() {
-        return (0.0, 0.0);
-    }
-    times.sort_unstable();
-    let at = |q: f64| {
-        times[((times.len() as f64 * q) as usize).min(times.len() - 1)].as_secs_f64() * 1e6
-    };
-    (at(0.50), at(0.99))
+    crate::stats::percentiles_us(times)
 }
 
 /// Formats a byte count the way the demos print it: `65536 B (64.0 KiB)`.

@@ -1,10 +1,12 @@
-//! Using up descriptor numbers on purpose, for the tests that show what a server does when
-//! they run out (`EMFILE` from `accept(2)`) or run high (select's `FD_SETSIZE`).
+//! A process's descriptor numbers: using them up on purpose, for the tests that show what a
+//! server does when they run out (`EMFILE` from `accept(2)`) or run high (select's
+//! `FD_SETSIZE`); and raising the limit, for the load tests and benchmarks that hold
+//! thousands of connections.
 //!
 //! Descriptors belong to the whole process, so a test that calls these belongs in a test
 //! binary of its own, or must take turns with the other tests in its binary.
-//! `getrlimit(2)`/`setrlimit(2)` with `RLIMIT_NOFILE` are the calls behind [`exhaust`];
-//! `/dev/null` is opened because it is the cheapest file there is.
+//! `getrlimit(2)`/`setrlimit(2)` with `RLIMIT_NOFILE` are the calls behind [`exhaust`] and
+//! [`raise_fd_limit`]; `/dev/null` is opened because it is the cheapest file there is.
 
 use std::fs::File;
 use std::io;
@@ -35,4 +37,24 @@ pub fn exhaust(limit: u64, spare: usize) -> io::Result<Vec<File>> {
     }
     files.truncate(files.len().saturating_sub(spare));
     Ok(files)
+}
+
+/// Raises this process's soft descriptor limit to at least `wanted` if the hard limit (or,
+/// for root, raising the hard limit) allows; returns the soft limit now in force, which may
+/// be less than `wanted`: the caller decides whether that is enough, and says so.
+pub fn raise_fd_limit(wanted: u64) -> io::Result<u64> {
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    if soft >= wanted {
+        return Ok(soft);
+    }
+    if hard >= wanted {
+        setrlimit(Resource::RLIMIT_NOFILE, wanted, hard)?;
+        return Ok(wanted);
+    }
+    // Raising the hard limit needs privilege (CAP_SYS_RESOURCE); try, and settle otherwise.
+    if setrlimit(Resource::RLIMIT_NOFILE, wanted, wanted).is_ok() {
+        return Ok(wanted);
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
+    Ok(hard)
 }

@@ -105,22 +105,15 @@ mod tests {
     #[cfg(target_os = "linux")]
     fn finds_a_live_connection_and_its_queue() {
         use std::io::Write;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, _) = listener.accept().unwrap();
+        let (mut client, server) = crate::net::loopback_pair().unwrap();
         client.write_all(&[0u8; 1000]).unwrap();
         let (s, c) = (server.local_addr().unwrap(), client.local_addr().unwrap());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        loop {
-            let e = lookup(s, c).unwrap().expect("listed");
-            assert_eq!(e.state, 1, "ESTABLISHED");
-            if e.rx_queue == 1000 {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "bytes never showed: {e:?}"
-            );
-        }
+        let e = crate::wait::last(
+            std::time::Duration::from_secs(5),
+            || lookup(s, c).unwrap().expect("listed"),
+            |e| e.rx_queue == 1000,
+        );
+        assert_eq!(e.state, 1, "ESTABLISHED");
+        assert_eq!(e.rx_queue, 1000, "bytes never showed: {e:?}");
     }
 }

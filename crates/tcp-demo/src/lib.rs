@@ -14,12 +14,15 @@
 //!   returning 0 means the peer closed, and that `write` may take fewer bytes than offered.
 //! - [`frame`]: the fix for missing boundaries, length-prefixed framing with a size limit.
 //! - [`server`]: a thread-per-connection echo server for framed messages, with a bound on
-//!   concurrent connections and an idle timeout.
+//!   concurrent connections and an idle timeout, that stops cleanly on Ctrl-C.
+//! - [`connections`]: its bookkeeping: connection slots, and the registry that lets a stop
+//!   shut every open connection down (chapters 3 and 5 reuse it).
 //! - [`client`]: the matching blocking client.
 //! - [`reuse`]: binding a port that is taken (`EADDRINUSE`) and what `SO_REUSEADDR` changes.
 //! - [`demo`]: the narrated tour that `cargo run -p tcp-demo` prints.
 
 pub mod client;
+pub mod connections;
 pub mod demo;
 pub mod frame;
 pub mod lifecycle;

@@ -1,5 +1,6 @@
 //! `tcp-demo`: chapter 1's binary, blocking TCP. Run `cargo run -p tcp-demo` for the narrated
-//! tour, or `server` and `client` in two terminals to play with the echo server.
+//! tour, or `server` and `client` in two terminals to play with the echo server (Ctrl-C stops
+//! the server cleanly).
 //!
 //! The binary is thin on purpose: it parses arguments, binds, and calls the library, where
 //! the lesson lives.
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use socklab_support::stop::Stop;
 use socklab_support::{Narrator, cli};
 use tcp_demo::{Client, Server, ServerConfig};
 
@@ -37,8 +39,9 @@ enum Command {
     Demo,
     /// A thread-per-connection echo server for length-prefixed frames.
     Server {
-        /// Address to listen on; port 0 picks a free port. Use [::1]:0 for IPv6.
-        #[arg(long, default_value = "127.0.0.1:0")]
+        /// Address to listen on (HOST:PORT, a name such as localhost works); port 0 picks a free
+        /// port. Use [::1]:0 for IPv6.
+        #[arg(long, default_value = "127.0.0.1:0", value_parser = cli::parse_addr)]
         addr: SocketAddr,
         /// Connections served at once; further clients wait in the accept queue.
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
@@ -56,7 +59,7 @@ enum Command {
     /// Measures blocking round-trip latency against an echo server: p50 and p99.
     Ping {
         /// The server's address.
-        #[arg(long)]
+        #[arg(long, value_parser = cli::parse_addr)]
         addr: SocketAddr,
         /// Round trips to make.
         #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
@@ -68,7 +71,7 @@ enum Command {
     /// Sends each message as a frame to an echo server and prints the replies.
     Client {
         /// The server's address.
-        #[arg(long)]
+        #[arg(long, value_parser = cli::parse_addr)]
         addr: SocketAddr,
         /// Timeout for connecting and for each reply.
         #[arg(long, default_value = "5s", value_parser = cli::parse_duration)]
@@ -98,7 +101,10 @@ fn main() -> ExitCode {
                     idle_timeout,
                     frame_timeout,
                 };
-                let server = Server::new(listener, config);
+                // Ctrl-C and SIGTERM now ask the server to stop instead of killing it: it closes
+                // its connections, prints its counters and exits 0.
+                let stop = Stop::on_signals().context("cannot install the signal handlers")?;
+                let server = Server::new(listener, config).with_stop(stop);
                 // The first line is the real address, so scripts can read the port when 0 was asked.
                 println!("listening on {}", server.local_addr()?);
                 std::io::stdout().flush()?;

@@ -5,7 +5,7 @@
 //! because each thread's story is one straight line; its cost is a thread (and its stack) per
 //! connection, which chapter 7 measures against one-thread event loops.
 //!
-//! Three bounds keep one bad client from hurting the others:
+//! Four bounds keep one bad client from hurting the others:
 //!
 //! - **Connections** ([`ServerConfig::max_connections`]): when every slot is taken, the accept
 //!   loop *waits* for a slot before calling `accept` again. New clients still connect (the
@@ -19,17 +19,31 @@
 //! - **Frame time** ([`ServerConfig::frame_timeout`]): once a frame has begun, all of it must
 //!   arrive within this time. A per-read timeout alone restarts with every byte, so a client
 //!   dripping one byte at a time (slowloris, chapter 6) would hold its thread forever.
+//!
+//! And it stops cleanly ([`Server::with_stop`]): the accept loop sleeps in `poll(2)` on the
+//! listener *and* a stop descriptor (the self-pipe of [`socklab_support::stop`], written by the
+//! `SIGINT`/`SIGTERM` handler), so Ctrl-C wakes it. It then stops accepting, shuts every open
+//! connection down with a logged reason ([`crate::connections`]), waits for their threads
+//! (bounded), logs its counters as its last line, and returns `Ok`: the binary exits 0.
 
 use std::io::{self, BufReader, BufWriter, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use socklab_support::Narrator;
+use socklab_support::stop::{Stop, Woken};
 
+use crate::connections::Connections;
 use crate::frame::{self, FrameError};
+
+/// How long a stopping server waits for its connections' threads to finish after shutting
+/// their sockets down. They finish in microseconds (every blocking call on a shut-down socket
+/// returns at once); the bound is there so that a stop always ends.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// The server's bounds. The defaults suit a classroom machine.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +81,21 @@ pub struct Stats {
     pub frames: AtomicU64,
     /// Connections closed because of a bad frame, a timeout or an I/O error.
     pub dropped: AtomicU64,
+    /// Connections still open when the server stopped, closed by it.
+    pub closed_at_stop: AtomicU64,
+}
+
+impl Stats {
+    /// The counters as the server's last log line prints them.
+    pub fn summary(&self) -> String {
+        format!(
+            "accepted {}, frames {}, dropped {}, closed at stop {}",
+            self.accepted.load(Ordering::Relaxed),
+            self.frames.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed),
+            self.closed_at_stop.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// A thread-per-connection echo server on a listener the caller has already bound, so tests
@@ -77,6 +106,7 @@ pub struct Server {
     config: ServerConfig,
     stats: Arc<Stats>,
     log: Arc<Narrator>,
+    stop: Option<Stop>,
 }
 
 impl Server {
@@ -87,12 +117,20 @@ impl Server {
             config,
             stats: Arc::default(),
             log: Arc::new(Narrator::stdout()),
+            stop: None,
         }
     }
 
     /// Sends the server's log lines to `log` instead (a capturing narrator in tests).
     pub fn with_log(mut self, log: Arc<Narrator>) -> Self {
         self.log = log;
+        self
+    }
+
+    /// Stops the server when `stop` is requested: [`Stop::on_signals`] in the binary (Ctrl-C,
+    /// `SIGTERM`), [`Stop::trigger`] in tests. Without one, it serves until the process exits.
+    pub fn with_stop(mut self, stop: Stop) -> Self {
+        self.stop = Some(stop);
         self
     }
 
@@ -107,56 +145,107 @@ impl Server {
     }
 
     /// Runs the server on a background thread and returns at once: the way tests and the demo
-    /// start one. The thread serves until the process exits.
-    pub fn spawn(self) -> io::Result<SocketAddr> {
+    /// start one. The thread serves until the stop is requested, or the process exits.
+    pub fn spawn(mut self) -> io::Result<SocketAddr> {
         let addr = self.local_addr()?;
+        // Made here rather than in the thread, so that its descriptors exist before we return.
+        if self.stop.is_none() {
+            self.stop = Some(Stop::new()?);
+        }
+        let log = Arc::clone(&self.log);
         thread::Builder::new()
             .name(format!("echo server {addr}"))
-            .spawn(move || self.run())?;
+            .spawn(move || {
+                if let Err(e) = self.run() {
+                    log.step("server", &format!("stopped: {e}"));
+                }
+            })?;
         Ok(addr)
     }
 
     // ANCHOR: accept_loop
-    /// Accepts and serves connections forever, each on its own thread.
+    /// Accepts and serves connections, each on its own thread, until the stop is requested;
+    /// then closes the open connections, logs the counters, and returns `Ok`.
     pub fn run(self) -> io::Result<()> {
-        let slots = Arc::new(Slots::new(self.config.max_connections));
+        let stop = match &self.stop {
+            Some(stop) => stop.clone(),
+            None => Stop::new()?,
+        };
+        // Non-blocking, so that an `accept` after a wake-up can never park the loop (and
+        // with it the stop): if the client has gone, we get WouldBlock and wait again.
+        self.listener.set_nonblocking(true)?;
+        let conns = Connections::new(self.config.max_connections);
         loop {
             // Wait for a free slot *before* accepting: while we wait, new clients queue in the
             // kernel (their connect() has already succeeded) instead of being half-served.
-            let slot = slots.acquire();
-            let (stream, peer) = match self.listener.accept() {
+            let Some(slot) = conns.acquire(&stop) else {
+                break;
+            };
+            // Sleep in poll(2) on the listener and the stop together: a signal wakes us here.
+            match stop.wait_readable(self.listener.as_fd(), None)? {
+                Woken::Stopped => break,
+                Woken::TimedOut => continue,
+                Woken::Ready => {}
+            }
+            let (stream, peer) = match self.accept() {
                 Ok(conn) => conn,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
                 Err(e) => {
                     self.log.step("server", &format!("accept failed: {e}"));
-                    if is_transient(&e) {
-                        continue; // This one connection went wrong; the listener is fine.
+                    if !is_transient(&e) {
+                        // Out of descriptors or memory: accepting again at once would fail
+                        // again and spin a core. Back off so a closing connection can free one.
+                        thread::sleep(Duration::from_millis(100));
                     }
-                    // Out of descriptors or memory: accepting again at once would fail again
-                    // and spin a core. Back off a little so a closing connection can free one.
-                    thread::sleep(Duration::from_millis(100));
-                    continue;
+                    continue; // Either way the listener is fine: keep serving.
                 }
             };
             self.stats.accepted.fetch_add(1, Ordering::Relaxed);
             self.stats.active.fetch_add(1, Ordering::Relaxed);
             let (config, stats, log) = (self.config, self.stats(), Arc::clone(&self.log));
-            let spawned = thread::Builder::new()
-                .name(format!("conn {peer}"))
-                .spawn(move || {
-                    serve_connection(stream, peer, config, &stats, &log);
-                    stats.active.fetch_sub(1, Ordering::Relaxed);
-                    drop(slot); // Gives the slot back and wakes the accept loop if it waits.
-                });
-            if let Err(e) = spawned {
-                // The closure (and with it the stream and the slot) was dropped: the client
-                // sees its connection closed, and the server carries on.
+            let serve = move |stream: &TcpStream, conns: &Connections| {
+                serve_connection(stream, peer, config, &stats, &log, conns);
+                stats.active.fetch_sub(1, Ordering::Relaxed);
+            };
+            if let Err(e) = conns.spawn(slot, stream, format!("conn {peer}"), serve) {
+                // The connection was closed; the client sees that, and the server carries on.
                 self.stats.active.fetch_sub(1, Ordering::Relaxed);
                 self.log
                     .step("server", &format!("{peer}: cannot start a thread: {e}"));
             }
         }
+        self.finish(&conns);
+        Ok(())
     }
     // ANCHOR_END: accept_loop
+
+    /// `accept(2)` on the non-blocking listener, giving back a blocking socket.
+    fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = self.listener.accept()?;
+        // Linux gives accepted sockets their own flags, but macOS and the BSDs copy the
+        // listener's O_NONBLOCK (chapter 4): make sure each connection's thread blocks.
+        stream.set_nonblocking(false)?;
+        Ok((stream, peer))
+    }
+
+    /// The end of a stop: no more accepts; shut down the open connections, wait (bounded) for
+    /// their threads, and log the counters as the last line.
+    fn finish(&self, conns: &Connections) {
+        let open = conns.close_all();
+        self.log.step(
+            "server",
+            &format!("stopping: closing {open} open connections"),
+        );
+        let left = conns.wait_closed(STOP_GRACE);
+        if left > 0 {
+            self.log.step(
+                "server",
+                &format!("{left} connections still closing after {STOP_GRACE:?}"),
+            );
+        }
+        self.log
+            .step("server", &format!("stopped: {}", self.stats.summary()));
+    }
 }
 
 /// Accept errors that concern one connection, not the listener: retry at once.
@@ -168,15 +257,24 @@ fn is_transient(e: &io::Error) -> bool {
 }
 
 // ANCHOR: serve_connection
-/// Echoes frames on one connection until the peer closes, misbehaves or goes idle.
+/// Echoes frames on one connection until the peer closes, misbehaves or goes idle, or the
+/// server stops.
 fn serve_connection(
-    stream: TcpStream,
+    stream: &TcpStream,
     peer: SocketAddr,
     config: ServerConfig,
     stats: &Stats,
     log: &Narrator,
+    conns: &Connections,
 ) {
-    match echo_frames(&stream, config, stats) {
+    let result = echo_frames(stream, config, stats);
+    if conns.stopping() {
+        // The stop shut the socket down under us: whatever the loop saw, that is the reason.
+        stats.closed_at_stop.fetch_add(1, Ordering::Relaxed);
+        log.step("server", &format!("{peer}: closed: the server is stopping"));
+        return;
+    }
+    match result {
         Ok(frames) => log.step(
             "server",
             &format!("{peer}: closed by peer after {frames} frames"),
@@ -189,7 +287,7 @@ fn serve_connection(
             );
         }
     }
-    // Dropping `stream` here closes the socket: close(2) sends FIN to the peer.
+    // When the thread lets go of `stream`, the socket closes: close(2) sends FIN to the peer.
 }
 
 /// The echo loop proper; returns how many frames were echoed before a clean close.
@@ -276,44 +374,5 @@ fn describe(e: &FrameError, config: ServerConfig) -> String {
             format!("idle for {:?} (timeout)", config.idle_timeout)
         }
         other => other.to_string(),
-    }
-}
-
-/// A counting semaphore for connection slots: `acquire` blocks while all are taken.
-#[derive(Debug)]
-struct Slots {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-/// One taken slot; dropping it gives the slot back.
-#[derive(Debug)]
-struct Slot(Arc<Slots>);
-
-impl Slots {
-    fn new(max: usize) -> Self {
-        Self {
-            free: Mutex::new(max.max(1)),
-            freed: Condvar::new(),
-        }
-    }
-
-    fn acquire(self: &Arc<Self>) -> Slot {
-        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        while *free == 0 {
-            free = self
-                .freed
-                .wait(free)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        *free -= 1;
-        Slot(Arc::clone(self))
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-        self.0.freed.notify_one();
     }
 }
