@@ -150,7 +150,6 @@ fn a_client_that_never_reads_cannot_grow_server_memory() {
 }
 // ANCHOR_END: back_pressure_bounds_memory
 
-// ANCHOR: slow_frame_is_closed
 /// A client dripping a frame one byte every 50 ms makes progress at every byte, so the idle
 /// deadline alone would never fire; the frame deadline (500 ms) closes it, not before.
 #[test]
@@ -189,7 +188,6 @@ fn a_frame_dripped_byte_by_byte_is_cut_off() {
         log.lines()
     );
 }
-// ANCHOR_END: slow_frame_is_closed
 
 /// With `max_connections = 2` the third client waits in the accept queue and is served once
 /// one of the first two leaves.

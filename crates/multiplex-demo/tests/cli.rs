@@ -106,7 +106,11 @@ fn sigterm_stops_every_server_cleanly() {
             stderr: err,
         } = server.terminate(LIMIT);
         assert_eq!(code, Some(0), "{}: {err}", api.name());
-        assert!(out.contains("closing 1 connection"), "{}: {out}", api.name());
+        assert!(
+            out.contains("closing 1 connection"),
+            "{}: {out}",
+            api.name()
+        );
         assert!(
             out.contains("stopped: accepted 1, frames 1,"),
             "{}: {out}",
