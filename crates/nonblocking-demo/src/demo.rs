@@ -45,7 +45,7 @@ pub fn run(n: &Narrator) -> io::Result<()> {
     let (err, took) = read::nonblocking_read()?;
     n.step(
         "reader",
-        "set_nonblocking(true) sets O_NONBLOCK with fcntl(F_SETFL)",
+        "set_nonblocking(true) sets O_NONBLOCK (std: ioctl(FIONBIO) on Linux)",
     );
     n.step(
         "reader",
@@ -184,7 +184,7 @@ pub fn run(n: &Narrator) -> io::Result<()> {
             cost.wall, cost.blocking
         ),
     );
-    n.explain("Chapter 7's select, poll and epoll let a thread sleep until a socket is ready.");
+    n.explain("Chapter 7's select, poll and epoll let one thread wait on many sockets at once.");
 
     n.heading("8. One thread, several connections, polled in turn");
     let il = interleave::interleave(8, 4 << 20, Duration::from_secs(20))?;

@@ -68,7 +68,6 @@ fn read_retrying(
 }
 // ANCHOR_END: read_retrying
 
-// ANCHOR: interrupted_read
 /// Blocks a thread in `read`, interrupts it with `SIGUSR1`, then sends it data.
 pub fn interrupted_read() -> io::Result<InterruptReport> {
     install_handler()?;
@@ -102,4 +101,3 @@ pub fn interrupted_read() -> io::Result<InterruptReport> {
     interruptions += seen_rx.try_iter().count();
     Ok(InterruptReport { interruptions, got })
 }
-// ANCHOR_END: interrupted_read

@@ -2,11 +2,13 @@
 //!
 //! A blocking socket call waits inside the kernel until it can do its job; a non-blocking one
 //! does what it can *right now* and otherwise fails with `EAGAIN`/`EWOULDBLOCK`, which Rust
-//! reports as [`std::io::ErrorKind::WouldBlock`]. The switch is one flag on the descriptor,
-//! `O_NONBLOCK`, set with `fcntl(2)` (`set_nonblocking(true)` in std and socket2). The system
-//! calls this chapter covers: `fcntl(F_GETFL/F_SETFL)`, `read(2)`, `write(2)`, `connect(2)`
-//! with `EINPROGRESS` and `getsockopt(SO_ERROR)`, `accept(2)`, `poll(2)` on one descriptor,
-//! `sigaction(2)`/`pthread_kill(3)` for `EINTR`, and `getrusage(2)` to measure CPU time.
+//! reports as [`std::io::ErrorKind::WouldBlock`]. The switch is one flag on the open file
+//! description, `O_NONBLOCK`, set by `set_nonblocking(true)` in std and socket2 (on Linux std
+//! does it with `ioctl(FIONBIO)`, elsewhere often with `fcntl(F_SETFL)`: the same flag either
+//! way). The system calls this chapter covers: `ioctl(FIONBIO)` and `fcntl(F_GETFL/F_SETFL)`,
+//! `read(2)`, `write(2)`, `connect(2)` with `EINPROGRESS` and `getsockopt(SO_ERROR)`,
+//! `accept(2)`, `poll(2)` on one descriptor, `sigaction(2)`/`pthread_kill(3)` for `EINTR`
+//! (with and without `SA_RESTART`), and `getrusage(2)` to measure CPU time.
 //!
 //! A tour of the modules, in the order the book reads them:
 //!
@@ -17,6 +19,8 @@
 //! - [`connect`]: the non-blocking connect: `EINPROGRESS`, writability, `SO_ERROR`.
 //! - [`accept`]: non-blocking accept, and whether accepted sockets inherit `O_NONBLOCK`.
 //! - [`interrupt`]: `EINTR` (`Interrupted`), shown with a real signal, and why we retry.
+//! - `restart` (Linux): `SA_RESTART` restarts an interrupted read, except on a socket with a
+//!   timeout, where it fails with `EINTR` anyway.
 //! - [`spin`]: what retrying `WouldBlock` in a loop costs in CPU time.
 //! - [`interleave`]: several connections served by one thread, polled in turn: the bridge to
 //!   chapter 7's `select`, `poll` and `epoll`.
@@ -29,17 +33,12 @@ pub mod interleave;
 pub mod interrupt;
 pub mod mode;
 pub mod read;
+#[cfg(target_os = "linux")]
+pub mod restart;
 pub mod spin;
 pub mod write;
 
-use std::io;
-use std::net::{TcpListener, TcpStream};
-
 /// A connected pair of blocking TCP sockets on loopback: (client side, accepted server side).
-/// Plumbing for the experiments; chapter 1 explains every call in it.
-pub fn loopback_pair() -> io::Result<(TcpStream, TcpStream)> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let client = TcpStream::connect(listener.local_addr()?)?;
-    let (server, _) = listener.accept()?;
-    Ok((client, server))
-}
+/// Plumbing for the experiments, shared by the whole course; chapter 1 explains every call in
+/// it.
+pub use socklab_support::net::loopback_pair;

@@ -1,8 +1,11 @@
 //! `O_NONBLOCK`: the one flag that makes a socket non-blocking.
 //!
-//! `TcpStream::set_nonblocking(true)` is `fcntl(fd, F_SETFL, flags | O_NONBLOCK)` (std uses the
-//! equivalent `ioctl(FIONBIO)` on some systems). The flag belongs to the *open file
-//! description*, so it is shared by every handle to it, including `try_clone`d ones.
+//! `TcpStream::set_nonblocking(true)` sets `O_NONBLOCK`. On Linux std does it with one
+//! `ioctl(fd, FIONBIO, &1)` (see ioctl_list(2); `strace -e trace=ioctl,fcntl` shows it, and
+//! the test `std_sets_o_nonblocking_with_one_ioctl_on_linux` checks it); C programs more often
+//! write `fcntl(fd, F_SETFL, flags | O_NONBLOCK)`. Both set the same flag, which
+//! `fcntl(F_GETFL)` reads back. The flag belongs to the *open file description*, so it is
+//! shared by every handle to it, including `try_clone`d ones.
 
 use std::io;
 use std::os::fd::AsFd;

@@ -10,6 +10,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use socklab_support::wait;
+
 use crate::loopback_pair;
 
 /// What [`blocking_read`] saw.
@@ -61,7 +63,7 @@ pub fn blocking_read(delay: Duration) -> io::Result<BlockingRead> {
 /// Returns the error and how long the call took.
 pub fn nonblocking_read() -> io::Result<(io::Error, Duration)> {
     let (_client, mut server) = loopback_pair()?;
-    server.set_nonblocking(true)?; // fcntl(fd, F_SETFL, O_NONBLOCK)
+    server.set_nonblocking(true)?; // O_NONBLOCK: ioctl(FIONBIO) on Linux
     let started = Instant::now();
     let mut buf = [0u8; 64];
     match server.read(&mut buf) {
@@ -99,12 +101,5 @@ pub fn thread_state(tid: i32) -> Option<char> {
 /// state seen: the reader reaches its `read` a few microseconds after it starts.
 fn wait_for_sleep(tid: Option<i32>, limit: Duration) -> Option<char> {
     let tid = tid?;
-    let deadline = Instant::now() + limit;
-    loop {
-        let state = thread_state(tid);
-        if state == Some('S') || Instant::now() > deadline {
-            return state;
-        }
-        thread::yield_now();
-    }
+    wait::last(limit, || thread_state(tid), |state| *state == Some('S'))
 }
