@@ -10,8 +10,23 @@
 use std::io;
 
 use plotters::prelude::*;
+use socklab_support::net;
+use socklab_support::stats::{self, Spread};
 
 use crate::bulk::{self, Amount};
+
+/// The buffer sizes `buffers-demo sweep` measures: 16 KiB to 4 MiB, doubling, then the
+/// default (`None`: not set, so Linux autotunes).
+pub fn standard_buffers() -> Vec<Option<usize>> {
+    let mut all: Vec<Option<usize>> = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+        .map(|k| Some(k * 1024))
+        .to_vec();
+    all.push(None);
+    all
+}
+
+/// The write sizes `buffers-demo sweep` measures: tiny, middling and large `write` calls.
+pub const STANDARD_WRITES: [usize; 3] = [1024, 16 * 1024, 128 * 1024];
 
 /// One measured point of the sweep.
 #[derive(Debug, Clone, Copy)]
@@ -51,11 +66,11 @@ pub fn sweep(
     for (i, &buffer) in buffers.iter().enumerate() {
         for (j, &write_size) in write_sizes.iter().enumerate() {
             let runs = &mut samples[i * write_sizes.len() + j];
-            runs.sort_by(f64::total_cmp);
             points.push(Point {
                 buffer,
                 write_size,
-                bytes_per_sec: runs[runs.len() / 2],
+                // At least one round ran, so there is a median.
+                bytes_per_sec: Spread::of(runs).map_or(0.0, |s| s.median),
             });
         }
     }
@@ -98,7 +113,6 @@ pub fn table(points: &[Point]) -> String {
     out
 }
 
-// ANCHOR: chart
 /// The sweep as an SVG line chart: throughput (GB/s) against buffer size (log scale), one
 /// line per write size. The default-buffer points are left out: they have no size to plot.
 pub fn svg_chart(points: &[Point], title: &str) -> io::Result<String> {
@@ -176,19 +190,16 @@ pub fn svg_chart(points: &[Point], title: &str) -> io::Result<String> {
     }
     Ok(svg)
 }
-// ANCHOR_END: chart
 
 // ANCHOR: rtt
 /// The median round-trip time of a 1-byte ping-pong on loopback, over `samples` round trips:
 /// the "delay" in the bandwidth-delay product.
 pub fn loopback_rtt(samples: usize) -> io::Result<std::time::Duration> {
     use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
-    let (mut server, _) = listener.accept()?;
+    let (mut client, mut server) =
+        net::loopback_pair_with_timeouts(std::time::Duration::from_secs(5))?;
     client.set_nodelay(true)?;
     server.set_nodelay(true)?;
-    client.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
     let echo = std::thread::spawn(move || -> io::Result<()> {
         let mut b = [0u8; 1];
         while server.read(&mut b)? == 1 {
@@ -207,7 +218,6 @@ pub fn loopback_rtt(samples: usize) -> io::Result<std::time::Duration> {
     drop(client);
     echo.join()
         .map_err(|_| io::Error::other("echo thread panicked"))??;
-    times.sort_unstable();
-    Ok(times[times.len() / 2])
+    stats::quantile(&mut times, 0.5).ok_or_else(|| io::Error::other("no round trips"))
 }
 // ANCHOR_END: rtt

@@ -72,3 +72,76 @@ fn bad_input_is_refused() {
         assert!(err.contains("not a buffer size"), "{err}");
     }
 }
+
+/// `SIGTERM` (or Ctrl-C's `SIGINT`) makes the sink stop accepting, print its counters as its
+/// last line, and exit 0; the counters match the two transfers the client made.
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let server = process::start_server(BIN, &["server"], LIMIT);
+    let addr = server.addr().to_string();
+    let mut total = 0u64;
+    for _ in 0..2 {
+        let t = buffers_demo::bulk::send(
+            addr.parse().unwrap(),
+            4096,
+            buffers_demo::bulk::Amount::Bytes(100_000),
+            None,
+        )
+        .unwrap();
+        total += t.bytes;
+    }
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = server.terminate(LIMIT);
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with(&format!(
+            "stopped: accepted 2, transfers 2, bytes {total}, dropped 0, closed at stop 0"
+        )),
+        "{out}"
+    );
+}
+
+/// A duration too long to mean anything is refused by argument parsing (status 2, one error
+/// line), never a panic.
+#[test]
+fn absurd_durations_are_refused() {
+    for args in [
+        &["client", "--addr", "127.0.0.1:1", "--time", "300000y"][..],
+        &["compare-iperf3", "--time", "300000y"],
+    ] {
+        let Output {
+            code,
+            stdout: _,
+            stderr: err,
+        } = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        let first = err.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: invalid value") && first.contains("longer than the limit"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// `--addr` takes a name: the sink listens on what `localhost` resolves to and says so, and a
+/// client naming `localhost` reaches it.
+#[test]
+fn addresses_may_be_names() {
+    let server = process::start_server(BIN, &["server", "--addr", "localhost:0"], LIMIT);
+    let addr: std::net::SocketAddr = server.addr().parse().unwrap();
+    assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
+    let named = format!("localhost:{}", addr.port());
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&["client", "--addr", &named, "--time", "100ms"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("Gbit/s"), "{out}");
+    assert_eq!(server.terminate(LIMIT).code, Some(0));
+}

@@ -19,7 +19,9 @@ use std::time::Duration;
 pub fn serve_until_eof(stream: TcpStream, max: u64) -> io::Result<usize> {
     let mut request = Vec::new();
     // Ends at the client's FIN (read returned 0), or one byte past the limit.
-    (&stream).take(max + 1).read_to_end(&mut request)?;
+    (&stream)
+        .take(max.saturating_add(1))
+        .read_to_end(&mut request)?;
     if request.len() as u64 > max {
         return Err(io::Error::new(
             ErrorKind::InvalidData,
@@ -27,11 +29,15 @@ pub fn serve_until_eof(stream: TcpStream, max: u64) -> io::Result<usize> {
         ));
     }
     // The client can no longer send, but it can still receive: answer now.
-    let mut out = &stream;
-    out.write_all(format!("{} bytes received\n", request.len()).as_bytes())?;
-    out.write_all(&request)?;
+    reply(&mut &stream, &request)?;
     Ok(request.len())
     // Dropping `stream` closes our direction too: the client's read_to_end ends.
+}
+
+/// The reply: a line with the request's length, then the request itself.
+pub fn reply(out: &mut impl Write, request: &[u8]) -> io::Result<()> {
+    out.write_all(format!("{} bytes received\n", request.len()).as_bytes())?;
+    out.write_all(request)
 }
 // ANCHOR_END: serve_until_eof
 

@@ -16,6 +16,9 @@
 //!   (`ConnectionReset`, `BrokenPipe`).
 //! - [`linger`]: `SO_LINGER` with a zero timeout: an abortive close that skips TIME-WAIT.
 //! - [`states`]: the TCP states of the demo's own sockets, read live (Linux).
+//! - [`server`]: the half-close server of the `server` subcommand: a thread per client,
+//!   bounded in connections, size and time (a whole-request deadline against slow senders),
+//!   and a clean stop on Ctrl-C.
 //! - [`demo`]: the narrated tour that `cargo run -p shutdown-demo` prints.
 
 pub mod demo;
@@ -23,21 +26,20 @@ pub mod directions;
 pub mod half_close;
 pub mod linger;
 pub mod reset;
+pub mod server;
 pub mod states;
 
 use std::io;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 
+/// The read and write timeout on both ends of every experiment's pair: far longer than any
+/// step takes on loopback, so it only ever ends a hang.
+pub const PAIR_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A connected pair on loopback: (client side, accepted server side), each with read and
-/// write timeouts so that no experiment can hang. Chapter 1 explains every call in it.
+/// write timeouts of [`PAIR_TIMEOUT`] so that no experiment can hang. The course's shared
+/// pair; chapter 1 explains every call in it.
 pub fn loopback_pair() -> io::Result<(TcpStream, TcpStream)> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let client = TcpStream::connect(listener.local_addr()?)?;
-    let (server, _) = listener.accept()?;
-    for s in [&client, &server] {
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        s.set_write_timeout(Some(Duration::from_secs(10)))?;
-    }
-    Ok((client, server))
+    socklab_support::net::loopback_pair_with_timeouts(PAIR_TIMEOUT)
 }

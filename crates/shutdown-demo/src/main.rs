@@ -1,8 +1,8 @@
 //! `shutdown-demo`: chapter 5's binary, shutdown and half-close. Run
 //! `cargo run -p shutdown-demo` for the narrated tour with live TCP states, or `server` and
-//! `client` to try a half-closed request/reply by hand.
+//! `client` to try a half-closed request/reply by hand (Ctrl-C stops the server cleanly).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,6 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use shutdown_demo::half_close;
+use shutdown_demo::server::{MAX_REQUEST, Server, ServerConfig};
+use socklab_support::stop::Stop;
 use socklab_support::{Narrator, cli};
 
 #[derive(Parser)]
@@ -35,56 +37,53 @@ enum Command {
     Demo,
     /// Reads each request until the client half-closes, then replies with it and closes.
     Server {
-        /// Address to listen on; port 0 picks a free port.
-        #[arg(long, default_value = "127.0.0.1:0")]
+        /// Address to listen on (HOST:PORT, names work); port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:0", value_parser = cli::parse_addr)]
         addr: SocketAddr,
+        /// Clients served at once; further clients wait in the accept queue.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+        max_connections: u16,
         /// Give up on a client silent for this long.
         #[arg(long, default_value = "30s", value_parser = cli::parse_duration)]
         idle_timeout: Duration,
+        /// Give up on a request not complete (up to the client's FIN) this long after its
+        /// first byte, and on a reply not taken this long after it began.
+        #[arg(long, default_value = "10s", value_parser = cli::parse_duration)]
+        request_timeout: Duration,
     },
     /// Sends standard input as the request, half-closes, and prints the reply.
     Client {
-        /// The server's address.
-        #[arg(long)]
+        /// The server's address (HOST:PORT).
+        #[arg(long, value_parser = cli::parse_addr)]
         addr: SocketAddr,
     },
 }
-
-/// The largest request the client reads from standard input: the server holds it in memory.
-const MAX_REQUEST: u64 = 16 << 20;
 
 fn main() -> ExitCode {
     cli::run("shutdown-demo", || {
         match Args::parse().command.unwrap_or(Command::Demo) {
             Command::Demo => Ok(shutdown_demo::demo::run(&Narrator::stdout())?),
-            Command::Server { addr, idle_timeout } => {
+            Command::Server {
+                addr,
+                max_connections,
+                idle_timeout,
+                request_timeout,
+            } => {
                 let listener =
                     TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
-                println!("listening on {}", listener.local_addr()?);
-                // Log lines go through a narrator, which shrugs off a closed stdout: a server must
-                // not die because whoever started it stopped reading its output.
-                let log = Narrator::stdout();
-                // One client at a time: the lesson is the close, not concurrency (chapter 1 has it).
-                for conn in listener.incoming() {
-                    let stream = match conn {
-                        Ok(s) => s,
-                        Err(e) => {
-                            log.step("server", &format!("accept failed: {e}"));
-                            continue;
-                        }
-                    };
-                    let peer = stream.peer_addr()?;
-                    stream.set_read_timeout(Some(idle_timeout))?;
-                    stream.set_write_timeout(Some(idle_timeout))?;
-                    // A bound on what one client may make us hold in memory.
-                    match half_close::serve_until_eof(stream, MAX_REQUEST) {
-                        Ok(n) => {
-                            log.step("server", &format!("{peer}: {n} bytes, then FIN; replied"))
-                        }
-                        Err(e) => log.step("server", &format!("{peer}: dropped: {e}")),
-                    }
-                }
-                Ok(())
+                let config = ServerConfig {
+                    max_connections: max_connections.into(),
+                    idle_timeout,
+                    request_timeout,
+                    ..ServerConfig::default()
+                };
+                let stop = Stop::on_signals().context("cannot install the signal handlers")?;
+                // Its log goes through a narrator, which shrugs off a closed stdout: a server
+                // must not die because whoever started it stopped reading its output.
+                let server = Server::new(listener, config).with_stop(stop);
+                println!("listening on {}", server.local_addr()?);
+                std::io::stdout().flush()?;
+                Ok(server.run()?)
             }
             Command::Client { addr } => {
                 let mut request = Vec::new();

@@ -28,9 +28,9 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use socklab_support::proc_tcp;
+use socklab_support::{proc_tcp, wait};
 
 /// The TCP states, named as in RFC 793 (with Linux's numbering in `/proc/net/tcp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,14 +116,12 @@ pub fn wait_for(
     want: Option<TcpState>,
     limit: Duration,
 ) -> io::Result<Option<TcpState>> {
-    let deadline = Instant::now() + limit;
-    loop {
-        let now = state_of(local, peer)?;
-        if now == want || Instant::now() > deadline {
-            return Ok(now);
-        }
-        std::thread::yield_now();
-    }
+    // The first error ends the wait too.
+    wait::last(
+        limit,
+        || state_of(local, peer),
+        |seen| seen.as_ref().is_ok_and(|s| *s == want) || seen.is_err(),
+    )
 }
 
 #[cfg(test)]

@@ -18,18 +18,30 @@
 //! Chapters 3 and 5 reuse this for their own blocking servers.
 
 use std::collections::HashMap;
-use std::io;
-use std::net::{Shutdown, TcpStream};
+use std::io::{self, ErrorKind};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use socklab_support::stop::Stop;
+use socklab_support::Narrator;
+use socklab_support::stop::{Stop, Woken};
 
 /// While every slot is taken, how often the accept loop looks at the stop request. A condition
 /// variable cannot be waited on together with a descriptor, so this is the one place a blocking
 /// server looks instead of being woken; it bounds how late a stop is noticed at the limit.
 const STOP_CHECK: Duration = Duration::from_millis(100);
+
+/// How long a stopping server waits for its connections' threads to finish after shutting
+/// their sockets down. They finish in microseconds (every blocking call on a shut-down socket
+/// returns at once); the bound is there so that a stop always ends.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// After an `accept` error that is not about one connection (out of descriptors or memory),
+/// how long to wait before trying again: at once would fail again and spin a core.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The slots and the open connections of one server.
 #[derive(Debug)]
@@ -98,7 +110,59 @@ impl Connections {
         }
     }
 
-    // ANCHOR: spawn
+    // ANCHOR: accept_loop
+    /// The accept loop of a thread-per-connection server: waits for a free slot, then for a
+    /// client (or the stop), accepts it, asks `start` for the code that will serve it, and
+    /// runs that on a thread of its own. Returns `Ok` when the stop is requested; no error of
+    /// one connection ends it.
+    pub fn accept_loop<F>(
+        self: &Arc<Self>,
+        listener: &TcpListener,
+        stop: &Stop,
+        log: &Narrator,
+        mut start: impl FnMut(SocketAddr) -> F,
+    ) -> io::Result<()>
+    where
+        F: FnOnce(&TcpStream, &Connections) + Send + 'static,
+    {
+        // Non-blocking, so that an `accept` after a wake-up can never park the loop (and
+        // with it the stop): if the client has gone, we get WouldBlock and wait again.
+        listener.set_nonblocking(true)?;
+        loop {
+            // Wait for a free slot *before* accepting: while we wait, new clients queue in the
+            // kernel (their connect() has already succeeded) instead of being half-served.
+            let Some(slot) = self.acquire(stop) else {
+                return Ok(());
+            };
+            // Sleep in poll(2) on the listener and the stop together: a signal wakes us here.
+            match stop.wait_readable(listener.as_fd(), None)? {
+                Woken::Stopped => return Ok(()),
+                Woken::TimedOut => continue,
+                Woken::Ready => {}
+            }
+            let (stream, peer) = match accept(listener) {
+                Ok(conn) => conn,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                Err(e) => {
+                    log.step("server", &format!("accept failed: {e}"));
+                    if !is_transient(&e) {
+                        thread::sleep(ACCEPT_BACKOFF);
+                    }
+                    continue; // Either way the listener is fine: keep serving.
+                }
+            };
+            // The peer's address came from accept(2) itself. Asking for it again
+            // (getpeername) fails with ENOTCONN if the client has already reset: one client's
+            // problem, which must not become the server's.
+            let serve = start(peer);
+            if let Err(e) = self.spawn(slot, stream, format!("conn {peer}"), serve) {
+                // The connection was closed; the client sees that, and the server carries on.
+                log.step("server", &format!("{peer}: cannot start a thread: {e}"));
+            }
+        }
+    }
+    // ANCHOR_END: accept_loop
+
     /// Serves `stream` on a thread of its own, named `name`, holding `slot` until `serve`
     /// returns. The socket is closed when both the thread and the registry have let go of it.
     /// If no thread can be started, the connection is closed at once and the error returned:
@@ -126,7 +190,6 @@ impl Connections {
         })?;
         Ok(())
     }
-    // ANCHOR_END: spawn
 
     /// Whether [`Self::close_all`] was called: a thread whose connection ended should say
     /// that the server closed it, not the peer.
@@ -160,7 +223,9 @@ impl Connections {
         let started = Instant::now();
         let mut state = self.lock();
         while state.taken > 0 {
-            let Some(left) = limit.checked_sub(started.elapsed()).filter(|l| !l.is_zero())
+            let Some(left) = limit
+                .checked_sub(started.elapsed())
+                .filter(|l| !l.is_zero())
             else {
                 break;
             };
@@ -173,6 +238,40 @@ impl Connections {
         state.open.len()
     }
     // ANCHOR_END: close_all
+
+    /// The end of a stop, once the accept loop has returned: shuts the open connections
+    /// down, logs how many, and waits for their threads (at most [`STOP_GRACE`]).
+    pub fn shut_down(&self, log: &Narrator) {
+        let open = self.close_all();
+        log.step(
+            "server",
+            &format!("stopping: closing {open} open connections"),
+        );
+        let left = self.wait_closed(STOP_GRACE);
+        if left > 0 {
+            log.step(
+                "server",
+                &format!("{left} connections still closing after {STOP_GRACE:?}"),
+            );
+        }
+    }
+}
+
+/// `accept(2)` on the non-blocking listener, giving back a blocking socket.
+fn accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+    let (stream, peer) = listener.accept()?;
+    // Linux gives accepted sockets their own flags, but macOS and the BSDs copy the
+    // listener's O_NONBLOCK (chapter 4): make sure each connection's thread blocks.
+    stream.set_nonblocking(false)?;
+    Ok((stream, peer))
+}
+
+/// Accept errors that concern one connection, not the listener: retry at once.
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Interrupted | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    )
 }
 
 impl Drop for Slot {
@@ -181,5 +280,34 @@ impl Drop for Slot {
         state.open.remove(&self.id);
         state.taken -= 1;
         self.conns.freed.notify_all();
+    }
+}
+
+/// One connection counted in a server's gauge of open connections (its `active` counter) for
+/// as long as this value lives. Made when the connection is accepted and moved into the code
+/// that serves it, it is dropped when that code ends, or with it if no thread could start: the
+/// gauge cannot drift either way.
+#[derive(Debug)]
+pub struct Active<T> {
+    stats: Arc<T>,
+    gauge: fn(&T) -> &AtomicUsize,
+}
+
+impl<T> Active<T> {
+    /// Counts one more in `gauge(&stats)`.
+    pub fn count(stats: Arc<T>, gauge: fn(&T) -> &AtomicUsize) -> Self {
+        gauge(&stats).fetch_add(1, Ordering::Relaxed);
+        Self { stats, gauge }
+    }
+
+    /// The counters this connection is counted in.
+    pub fn stats(&self) -> &T {
+        &self.stats
+    }
+}
+
+impl<T> Drop for Active<T> {
+    fn drop(&mut self) {
+        (self.gauge)(&self.stats).fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -30,7 +30,6 @@ pub fn listen_on(addr: SocketAddr, reuse_address: bool) -> io::Result<TcpListene
 }
 // ANCHOR_END: listen_on
 
-// ANCHOR: leave_time_wait
 /// Serves one connection on `listener` and closes it from the server side first, then closes
 /// the listener too: what a server does when it is stopped. Returns the address it listened
 /// on, which the closed connection still holds (FIN-WAIT-2, then TIME-WAIT) for a while.
@@ -52,4 +51,3 @@ pub fn serve_one_and_stop(listener: TcpListener) -> io::Result<SocketAddr> {
     drop(listener);
     Ok(addr)
 }
-// ANCHOR_END: leave_time_wait

@@ -28,22 +28,16 @@
 
 use std::io::{self, BufReader, BufWriter, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use socklab_support::Narrator;
-use socklab_support::stop::{Stop, Woken};
+use socklab_support::stop::Stop;
 
-use crate::connections::Connections;
+use crate::connections::{Active, Connections};
 use crate::frame::{self, FrameError};
-
-/// How long a stopping server waits for its connections' threads to finish after shutting
-/// their sockets down. They finish in microseconds (every blocking call on a shut-down socket
-/// returns at once); the bound is there so that a stop always ends.
-pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// The server's bounds. The defaults suit a classroom machine.
 #[derive(Debug, Clone, Copy)]
@@ -163,7 +157,7 @@ impl Server {
         Ok(addr)
     }
 
-    // ANCHOR: accept_loop
+    // ANCHOR: run
     /// Accepts and serves connections, each on its own thread, until the stop is requested;
     /// then closes the open connections, logs the counters, and returns `Ok`.
     pub fn run(self) -> io::Result<()> {
@@ -171,89 +165,21 @@ impl Server {
             Some(stop) => stop.clone(),
             None => Stop::new()?,
         };
-        // Non-blocking, so that an `accept` after a wake-up can never park the loop (and
-        // with it the stop): if the client has gone, we get WouldBlock and wait again.
-        self.listener.set_nonblocking(true)?;
         let conns = Connections::new(self.config.max_connections);
-        loop {
-            // Wait for a free slot *before* accepting: while we wait, new clients queue in the
-            // kernel (their connect() has already succeeded) instead of being half-served.
-            let Some(slot) = conns.acquire(&stop) else {
-                break;
-            };
-            // Sleep in poll(2) on the listener and the stop together: a signal wakes us here.
-            match stop.wait_readable(self.listener.as_fd(), None)? {
-                Woken::Stopped => break,
-                Woken::TimedOut => continue,
-                Woken::Ready => {}
-            }
-            let (stream, peer) = match self.accept() {
-                Ok(conn) => conn,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
-                Err(e) => {
-                    self.log.step("server", &format!("accept failed: {e}"));
-                    if !is_transient(&e) {
-                        // Out of descriptors or memory: accepting again at once would fail
-                        // again and spin a core. Back off so a closing connection can free one.
-                        thread::sleep(Duration::from_millis(100));
-                    }
-                    continue; // Either way the listener is fine: keep serving.
-                }
-            };
+        conns.accept_loop(&self.listener, &stop, &self.log, |peer| {
             self.stats.accepted.fetch_add(1, Ordering::Relaxed);
-            self.stats.active.fetch_add(1, Ordering::Relaxed);
-            let (config, stats, log) = (self.config, self.stats(), Arc::clone(&self.log));
-            let serve = move |stream: &TcpStream, conns: &Connections| {
-                serve_connection(stream, peer, config, &stats, &log, conns);
-                stats.active.fetch_sub(1, Ordering::Relaxed);
-            };
-            if let Err(e) = conns.spawn(slot, stream, format!("conn {peer}"), serve) {
-                // The connection was closed; the client sees that, and the server carries on.
-                self.stats.active.fetch_sub(1, Ordering::Relaxed);
-                self.log
-                    .step("server", &format!("{peer}: cannot start a thread: {e}"));
+            let active = Active::count(self.stats(), |s| &s.active);
+            let (config, log) = (self.config, Arc::clone(&self.log));
+            move |stream: &TcpStream, conns: &Connections| {
+                serve_connection(stream, peer, config, active.stats(), &log, conns);
             }
-        }
-        self.finish(&conns);
-        Ok(())
-    }
-    // ANCHOR_END: accept_loop
-
-    /// `accept(2)` on the non-blocking listener, giving back a blocking socket.
-    fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = self.listener.accept()?;
-        // Linux gives accepted sockets their own flags, but macOS and the BSDs copy the
-        // listener's O_NONBLOCK (chapter 4): make sure each connection's thread blocks.
-        stream.set_nonblocking(false)?;
-        Ok((stream, peer))
-    }
-
-    /// The end of a stop: no more accepts; shut down the open connections, wait (bounded) for
-    /// their threads, and log the counters as the last line.
-    fn finish(&self, conns: &Connections) {
-        let open = conns.close_all();
-        self.log.step(
-            "server",
-            &format!("stopping: closing {open} open connections"),
-        );
-        let left = conns.wait_closed(STOP_GRACE);
-        if left > 0 {
-            self.log.step(
-                "server",
-                &format!("{left} connections still closing after {STOP_GRACE:?}"),
-            );
-        }
+        })?;
+        conns.shut_down(&self.log);
         self.log
             .step("server", &format!("stopped: {}", self.stats.summary()));
+        Ok(())
     }
-}
-
-/// Accept errors that concern one connection, not the listener: retry at once.
-fn is_transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        ErrorKind::Interrupted | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
-    )
+    // ANCHOR_END: run
 }
 
 // ANCHOR: serve_connection

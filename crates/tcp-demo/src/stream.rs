@@ -17,9 +17,10 @@
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
+use socklab_support::wait;
 
 /// What [`one_write_many_reads`] saw.
 #[derive(Debug, Clone)]
@@ -128,18 +129,11 @@ pub fn many_writes_one_read(writes: usize, bytes_per_write: usize) -> io::Result
 /// by peeking at the receive queue. Loopback delivers in microseconds, so this spins briefly.
 pub fn wait_until_queued(stream: &TcpStream, want: usize, limit: Duration) -> io::Result<()> {
     let mut buf = vec![0u8; want];
-    let deadline = Instant::now() + limit;
-    loop {
-        // `peek` blocks until at least one byte is there, then reports how many are queued
-        // (up to the buffer's size) without removing them.
-        if stream.peek(&mut buf)? >= want {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(io::Error::new(ErrorKind::TimedOut, "bytes never arrived"));
-        }
-        thread::yield_now();
-    }
+    // `peek` blocks until at least one byte is there, then reports how many are queued (up to
+    // the buffer's size) without removing them.
+    wait::try_until(limit, "bytes to arrive", || {
+        Ok(stream.peek(&mut buf)? >= want)
+    })
 }
 // ANCHOR_END: many_writes_one_read
 

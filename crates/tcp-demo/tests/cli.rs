@@ -117,8 +117,9 @@ fn privileged_port_is_a_one_line_error() {
     match TcpListener::bind("127.0.0.1:1") {
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
         other => {
-            eprintln!(
-                "SKIPPED privileged_port_is_a_one_line_error: binding port 1 here gives {other:?}, not a refusal (root?)"
+            socklab_support::skip::skip(
+                "privileged_port_is_a_one_line_error",
+                &format!("binding port 1 here gives {other:?}, not a refusal (root?)"),
             );
             return;
         }
@@ -134,4 +135,89 @@ fn privileged_port_is_a_one_line_error() {
         err.contains("cannot listen on 127.0.0.1:1") && err.contains("ermission denied"),
         "{err}"
     );
+}
+
+// ANCHOR: sigterm_stops_the_server_cleanly
+/// `SIGTERM` (what `kill` and service managers send; Ctrl-C's `SIGINT` takes the same path)
+/// makes the server stop accepting, close the connection still open with a reason, print its
+/// counters as its last line, and exit 0. The counters match what the clients did: two
+/// connections, three frames, one connection closed by the stop.
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let server = process::start_server(BIN, &["server", "--addr", "127.0.0.1:0"], LIMIT);
+    let addr = server.addr().parse().unwrap();
+    let mut done = tcp_demo::Client::connect(addr, LIMIT).unwrap();
+    assert_eq!(done.echo(b"one").unwrap(), b"one");
+    assert_eq!(done.echo(b"two").unwrap(), b"two");
+    // Half-close and wait for the server's FIN: by then it has logged this connection's end.
+    done.stream().shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(done.recv().unwrap(), None);
+    let mut open = tcp_demo::Client::connect(addr, LIMIT).unwrap();
+    assert_eq!(open.echo(b"three").unwrap(), b"three");
+
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = server.terminate(LIMIT);
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    assert_eq!(
+        open.recv().unwrap(),
+        None,
+        "the open client sees end of stream"
+    );
+    assert!(out.contains("closed: the server is stopping"), "{out}");
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with("stopped: accepted 2, frames 3, dropped 0, closed at stop 1"),
+        "{out}"
+    );
+}
+// ANCHOR_END: sigterm_stops_the_server_cleanly
+
+/// `--addr` takes a name: `localhost:0` listens on a loopback address, the first line says
+/// which one with the real port, and a client is served there.
+#[test]
+fn server_listens_on_a_name() {
+    let server = process::start_server(BIN, &["server", "--addr", "localhost:0"], LIMIT);
+    let addr: std::net::SocketAddr = server.addr().parse().unwrap();
+    assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
+    let Output {
+        code,
+        stdout: out,
+        stderr: err,
+    } = run(&[
+        "client",
+        "--addr",
+        &format!("localhost:{}", addr.port()),
+        "hi",
+    ]);
+    let Output { code: stopped, .. } = server.terminate(LIMIT);
+    assert_eq!(stopped, Some(0));
+    // Both resolve `localhost` the same way, so the client finds the server.
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "hi\n");
+}
+
+/// A duration too long to mean anything (`300000y`) is refused by argument parsing with one
+/// error line and status 2, never a panic from an overflowing `Instant + Duration`.
+#[test]
+fn absurd_durations_are_refused() {
+    for option in ["--idle-timeout", "--frame-timeout"] {
+        let Output {
+            code,
+            stdout: _,
+            stderr: err,
+        } = run(&["server", option, "300000y"]);
+        assert_eq!(code, Some(2), "{option}: {err}");
+        let first = err.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: invalid value") && first.contains("longer than the limit"),
+            "{option}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let Output { code, stderr, .. } =
+        run(&["client", "--addr", "127.0.0.1:1", "--timeout", "300000y"]);
+    assert_eq!(code, Some(2), "{stderr}");
 }

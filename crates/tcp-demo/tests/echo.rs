@@ -235,7 +235,6 @@ fn idle_client_is_closed() {
 }
 // ANCHOR_END: idle_client_is_closed
 
-// ANCHOR: slow_frame_is_closed
 /// A client that drips a frame one byte every 50 ms never trips the 300 ms idle timeout, but
 /// its frame must be complete within the 500 ms frame timeout: it is closed after that, not
 /// before, and the reason is logged.
@@ -275,14 +274,13 @@ fn a_frame_dripped_byte_by_byte_is_cut_off() {
         log.lines()
     );
 }
-// ANCHOR_END: slow_frame_is_closed
 
 /// The same server and client work over IPv6 loopback (`[::1]`).
 #[test]
 fn echo_over_ipv6() {
     // Some containers have no IPv6 at all; say so loudly rather than pass in silence.
     let Ok(probe) = TcpListener::bind("[::1]:0") else {
-        eprintln!("SKIPPED echo_over_ipv6: this machine has no IPv6 loopback");
+        socklab_support::skip::skip("echo_over_ipv6", "this machine has no IPv6 loopback");
         return;
     };
     drop(probe);

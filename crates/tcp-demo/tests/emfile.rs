@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use socklab_support::descriptors::exhaust;
-use socklab_support::{Narrator, within};
+use socklab_support::{Narrator, wait, within};
 use tcp_demo::{Server, ServerConfig};
 
 /// With every descriptor in use, `accept` fails with EMFILE. The accept loop logs it and
@@ -42,11 +42,10 @@ fn out_of_descriptors_backs_off_and_recovers() {
     let in_half_a_second = within(Duration::from_secs(20), "EMFILE", {
         let log = Arc::clone(&log);
         move || {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while failures(&log) == 0 {
-                assert!(Instant::now() < deadline, "accept never failed");
-                std::thread::yield_now();
-            }
+            wait::until(Duration::from_secs(10), "accept to fail", || {
+                failures(&log) > 0
+            })
+            .unwrap();
             let first = failures(&log);
             let window = Instant::now();
             while window.elapsed() < Duration::from_millis(500) {

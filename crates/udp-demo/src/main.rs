@@ -1,6 +1,7 @@
 //! `udp-demo`: chapter 2's binary, UDP. Run `cargo run -p udp-demo` for the narrated tour, or
-//! `server` and `client` in two terminals (try `server --drop 0.3`).
+//! `server` and `client` in two terminals (try `server --drop 0.3`; Ctrl-C stops it cleanly).
 
+use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,8 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use clap::{Parser, Subcommand};
+use socklab_support::stop::Stop;
 use socklab_support::{Narrator, cli};
-use udp_demo::echo::{self, Faults, Stats};
+use udp_demo::echo::{Faults, Server};
 use udp_demo::reliable::Client;
 
 #[derive(Parser)]
@@ -43,8 +45,9 @@ enum Command {
     Demo,
     /// A datagram echo server, optionally dropping and duplicating on purpose.
     Server {
-        /// Address to bind; port 0 picks a free port. Use [::1]:0 for IPv6.
-        #[arg(long, default_value = "127.0.0.1:0")]
+        /// Address to bind (HOST:PORT, names work); port 0 picks a free port. Use [::1]:0 for
+        /// IPv6.
+        #[arg(long, default_value = "127.0.0.1:0", value_parser = cli::parse_addr)]
         addr: SocketAddr,
         /// Fraction of requests to ignore, as if lost.
         #[arg(long, default_value = "0", value_parser = fraction)]
@@ -59,7 +62,7 @@ enum Command {
     /// Measures request/response round-trip latency against the server: p50 and p99.
     Ping {
         /// The server's address.
-        #[arg(long)]
+        #[arg(long, value_parser = cli::parse_addr)]
         addr: SocketAddr,
         /// Round trips to make.
         #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
@@ -71,7 +74,7 @@ enum Command {
     /// Sends numbered requests with timeouts and retries, and checks every reply.
     Client {
         /// The server's address.
-        #[arg(long)]
+        #[arg(long, value_parser = cli::parse_addr)]
         addr: SocketAddr,
         /// Requests to send.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -97,19 +100,17 @@ fn main() -> ExitCode {
             } => {
                 let socket =
                     UdpSocket::bind(addr).with_context(|| format!("cannot bind {addr}"))?;
-                println!("listening on {}", socket.local_addr()?);
-                let stats = Stats::default();
-                echo::serve(
-                    &socket,
-                    Faults {
-                        drop,
-                        duplicate,
-                        seed,
-                    },
-                    &stats,
-                    &Narrator::stdout(),
-                )?;
-                Ok(())
+                let faults = Faults {
+                    drop,
+                    duplicate,
+                    seed,
+                };
+                // Ctrl-C and SIGTERM ask the server to stop: it prints its counters, exits 0.
+                let stop = Stop::on_signals().context("cannot install the signal handlers")?;
+                let server = Server::new(socket, faults).with_stop(stop);
+                println!("listening on {}", server.local_addr()?);
+                std::io::stdout().flush()?;
+                Ok(server.run()?)
             }
             Command::Ping { addr, count, size } => {
                 let mut client = Client::new(addr, Duration::from_secs(1), 5)

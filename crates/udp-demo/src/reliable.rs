@@ -3,8 +3,11 @@
 //! UDP may lose, duplicate or reorder datagrams, and says nothing. A request/response
 //! protocol over UDP copes with three tools:
 //!
-//! - a **per-try timeout** on the receive (`SO_RCVTIMEO`), because a lost request or reply
-//!   otherwise means waiting forever;
+//! - a **per-try deadline**, fixed when the request is sent, because a lost request or reply
+//!   otherwise means waiting forever. It is a deadline, not a timeout per `recv`
+//!   (`SO_RCVTIMEO`): each stale or stray datagram that arrives meanwhile uses up time from it
+//!   instead of starting the wait over, or a peer sending junk every few milliseconds would
+//!   keep the client waiting for ever;
 //! - **retries**, a bounded number, because one loss should not fail the request;
 //! - **sequence numbers** in every request, echoed in the reply, because after a retry *two*
 //!   replies may come back (the first was only late), and a reply to an old request must not
@@ -15,7 +18,7 @@
 
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, UdpSocket};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Counters from a run of requests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,12 +31,15 @@ pub struct ClientStats {
     pub stale_replies: u64,
 }
 
-/// A request/response client over UDP with a per-try timeout and bounded retries.
+/// A request/response client over UDP with a per-try deadline and bounded retries.
 #[derive(Debug)]
 pub struct Client {
     socket: UdpSocket,
     next_seq: u64,
     tries: u32,
+    per_try: Duration,
+    /// The receive timeout last set on the socket, to skip the `setsockopt` when unchanged.
+    timeout: Duration,
     /// What happened so far.
     pub stats: ClientStats,
 }
@@ -51,11 +57,15 @@ impl Client {
         .map_err(io::Error::other)?;
         let socket = UdpSocket::bind(local)?;
         socket.connect(server)?; // Only the server's datagrams, and ICMP errors, reach us.
+        // A zero timeout is refused by std ("no timeout" to the kernel): wait at least 1 µs.
+        let per_try = per_try.max(Duration::from_micros(1));
         socket.set_read_timeout(Some(per_try))?;
         Ok(Self {
             socket,
             next_seq: 0,
             tries: tries.max(1),
+            per_try,
+            timeout: per_try,
             stats: ClientStats::default(),
         })
     }
@@ -73,6 +83,10 @@ impl Client {
                 self.stats.retries += 1;
             }
             self.socket.send(&datagram)?;
+            // This try ends at a fixed time. (`checked_add`: a per-try time so long that the
+            // clock cannot represent its end means no end.)
+            let deadline = Instant::now().checked_add(self.per_try);
+            self.wait_at_most(self.per_try)?;
             // Wait for *our* reply; throw away answers to earlier requests.
             loop {
                 let n = match self.socket.recv(&mut buf) {
@@ -93,6 +107,12 @@ impl Client {
                     // A late or duplicated reply to an earlier request, or garbage.
                     _ => self.stats.stale_replies += 1,
                 }
+                // It cost time from this try's deadline; the next wait gets only what is left.
+                match deadline.map(|d| d.saturating_duration_since(Instant::now())) {
+                    Some(left) if left.is_zero() => break,
+                    Some(left) => self.wait_at_most(left)?,
+                    None => {}
+                }
             }
         }
         Err(io::Error::new(
@@ -101,6 +121,17 @@ impl Client {
         ))
     }
     // ANCHOR_END: request
+}
+
+impl Client {
+    /// Sets the receive timeout (`SO_RCVTIMEO`) to `limit`, unless it already is.
+    fn wait_at_most(&mut self, limit: Duration) -> io::Result<()> {
+        if limit != self.timeout {
+            self.socket.set_read_timeout(Some(limit))?;
+            self.timeout = limit;
+        }
+        Ok(())
+    }
 }
 
 /// The sequence number at the front of a reply, if it is long enough to have one.

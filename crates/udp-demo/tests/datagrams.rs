@@ -101,7 +101,7 @@ fn largest_ipv4_datagram_and_one_byte_more() {
 #[test]
 fn ipv6_limits_and_echo() {
     if UdpSocket::bind("[::1]:0").is_err() {
-        eprintln!("SKIPPED ipv6_limits_and_echo: this machine has no IPv6 loopback");
+        socklab_support::skip::skip("ipv6_limits_and_echo", "this machine has no IPv6 loopback");
         return;
     }
     within(LIMIT, "ipv6", || {

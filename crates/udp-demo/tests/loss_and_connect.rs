@@ -3,7 +3,7 @@
 use std::io::ErrorKind;
 use std::net::UdpSocket;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use socklab_support::{Narrator, within};
@@ -136,3 +136,52 @@ fn client_gives_up_on_a_dead_server() {
         "{err:?}"
     );
 }
+
+// ANCHOR: stale_replies_do_not_extend_a_try
+/// Each try has a deadline fixed when the request is sent: a peer answering every 2 ms with
+/// replies to some *other* request (stale sequence numbers) uses up that time instead of
+/// restarting the wait. With 2 tries of 500 ms, the request fails with `TimedOut` after
+/// exactly 1 retry, having discarded the stale replies, instead of waiting as long as the
+/// babble lasts (12 s, longer than the test's bound).
+#[test]
+fn stale_replies_do_not_extend_a_try() {
+    let fake = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = fake.local_addr().unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let babbler = std::thread::spawn({
+        let done = Arc::clone(&done);
+        move || {
+            // Learn the client's address from its first request, then answer it with stale
+            // replies every 2 ms until the test is over.
+            fake.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut buf = [0u8; 64];
+            let (_, client) = fake.recv_from(&mut buf).unwrap();
+            let stale = u64::MAX.to_be_bytes();
+            let started = Instant::now();
+            while !done.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(12) {
+                let _ = fake.send_to(&stale, client);
+                std::thread::sleep(Duration::from_millis(2)); // The babble's pace.
+            }
+        }
+    });
+    let per_try = Duration::from_millis(500);
+    let (err, stats, took) = within(
+        Duration::from_secs(10),
+        "a request among stale replies",
+        move || {
+            let mut client = Client::new(addr, per_try, 2).unwrap();
+            let started = Instant::now();
+            let err = client.request(b"hello?").unwrap_err();
+            (err, client.stats, started.elapsed())
+        },
+    );
+    done.store(true, Ordering::Relaxed);
+    babbler.join().unwrap();
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    assert_eq!(stats.retries, 1, "{stats:?}");
+    assert_eq!(stats.completed, 0);
+    assert!(stats.stale_replies > 0, "{stats:?}");
+    assert!(took >= 2 * per_try, "gave up early: {took:?}");
+}
+// ANCHOR_END: stale_replies_do_not_extend_a_try
