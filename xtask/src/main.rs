@@ -12,7 +12,7 @@
 //!
 //! The modules, one per job:
 //!
-//! - [`bench`]: `cargo xtask bench`, the measurements and the results page.
+//! - [`bench`](mod@bench): `cargo xtask bench`, the measurements and the results page.
 //! - [`book`]: the book against the code, and the pinned mdBook.
 //! - [`files`]: which files make up the course.
 //! - [`kit`]: the student kit and its check.

@@ -21,6 +21,7 @@ use multiplex_demo::Api;
 use multiplex_demo::load::{raise_fd_limit, rss_bytes};
 use multiplex_demo::server::{self, Config};
 use socklab_support::Narrator;
+use socklab_support::stats::Spread;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The servers compared.
@@ -296,27 +297,22 @@ fn main() {
             }
         }
     }
-    let median = |mut v: Vec<f64>| -> f64 {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    // Every cell here has at least one sample (empty ones are skipped first).
+    let spread_of = |mut v: Vec<f64>| Spread::of(&mut v).expect("at least one sample");
     let rows: Vec<Row> = samples
         .into_iter()
         .map(|(name, c, cells, failed)| {
             if failed || cells.is_empty() {
                 return (name, c, None, (0.0, 0.0));
             }
-            let spread = (
-                cells.iter().map(|x| x.rps).fold(f64::MAX, f64::min),
-                cells.iter().map(|x| x.rps).fold(0.0, f64::max),
-            );
+            let rps = spread_of(cells.iter().map(|x| x.rps).collect());
             let cell = Cell {
-                rps: median(cells.iter().map(|x| x.rps).collect()),
-                p50_us: median(cells.iter().map(|x| x.p50_us).collect()),
-                p99_us: median(cells.iter().map(|x| x.p99_us).collect()),
+                rps: rps.median,
+                p50_us: spread_of(cells.iter().map(|x| x.p50_us).collect()).median,
+                p99_us: spread_of(cells.iter().map(|x| x.p99_us).collect()).median,
                 errors: cells.iter().map(|x| x.errors).sum(),
             };
-            (name, c, Some(cell), spread)
+            (name, c, Some(cell), (rps.min, rps.max))
         })
         .collect();
 

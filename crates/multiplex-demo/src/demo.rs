@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use socklab_support::Narrator;
 use socklab_support::cli::bytes;
+use socklab_support::wait;
 use tcp_demo::{Server as Threaded, ServerConfig};
 
 use crate::load::{self, Load, Stop};
@@ -120,7 +121,9 @@ pub fn run(n: &Arc<Narrator>) -> io::Result<()> {
         let idle: Vec<TcpStream> = (0..20)
             .map(|_| TcpStream::connect(addr))
             .collect::<io::Result<_>>()?;
-        wait_for(|| stats.active.load(Ordering::Relaxed) == 20)?;
+        wait::until(WAIT_LIMIT, "the server to accept all 20", || {
+            stats.active.load(Ordering::Relaxed) == 20
+        })?;
         let before = stats.wakeups.load(Ordering::Relaxed);
         std::thread::sleep(Duration::from_millis(200)); // The experiment: 200 ms of nothing.
         let woke = stats.wakeups.load(Ordering::Relaxed) - before;
@@ -235,17 +238,5 @@ pub fn run(n: &Arc<Narrator>) -> io::Result<()> {
     Ok(())
 }
 
-/// Waits (bounded) until `done` holds, checking the server's own counters.
-fn wait_for(done: impl Fn() -> bool) -> io::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        if Instant::now() > deadline {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the server never got there",
-            ));
-        }
-        std::thread::yield_now();
-    }
-    Ok(())
-}
+/// How long the tour waits for the server's own counters to show what it set up.
+const WAIT_LIMIT: Duration = Duration::from_secs(10);

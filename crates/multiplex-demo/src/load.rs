@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use nonblocking_demo::write::Outbox;
 use socklab_support::queue::Full;
+use socklab_support::stats;
 use tcp_demo::frame::{Decoder, HEADER_LEN};
 
 use crate::readiness::{Event, Interest, Readiness, Source};
@@ -242,20 +243,15 @@ fn drive<R: Readiness>(
         }
     }
     let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    let pick = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
+    let p50 = stats::quantile(&mut latencies, 0.50).unwrap_or_default();
+    let p99 = stats::quantile(&mut latencies, 0.99).unwrap_or_default();
     Ok(Report {
         connections: clients.len(),
         requests: latencies.len() as u64,
         elapsed,
         requests_per_sec: latencies.len() as f64 / elapsed.as_secs_f64().max(1e-9),
-        p50: pick(0.50),
-        p99: pick(0.99),
+        p50,
+        p99,
         errors,
         connect_time,
     })
@@ -287,21 +283,6 @@ pub fn rss_bytes() -> Option<u64> {
 }
 
 /// Raises this process's soft descriptor limit to at least `wanted` if the hard limit (or,
-/// for root, raising the hard limit) allows; returns the soft limit now in force.
-pub fn raise_fd_limit(wanted: u64) -> io::Result<u64> {
-    use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
-    if soft >= wanted {
-        return Ok(soft);
-    }
-    if hard >= wanted {
-        setrlimit(Resource::RLIMIT_NOFILE, wanted, hard)?;
-        return Ok(wanted);
-    }
-    // Raising the hard limit needs privilege (CAP_SYS_RESOURCE); try, and settle otherwise.
-    if setrlimit(Resource::RLIMIT_NOFILE, wanted, wanted).is_ok() {
-        return Ok(wanted);
-    }
-    setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
-    Ok(hard)
-}
+/// for root, raising the hard limit) allows; returns the soft limit now in force. (The
+/// course's shared helper, re-exported where the load tools have always found it.)
+pub use socklab_support::descriptors::raise_fd_limit;

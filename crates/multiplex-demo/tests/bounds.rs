@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use multiplex_demo::Api;
 use multiplex_demo::server::{self, Config, Stats};
-use socklab_support::{Narrator, within};
+use socklab_support::{Narrator, wait, within};
 use tcp_demo::Client;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -30,15 +30,6 @@ fn start(config: Config) -> (SocketAddr, Arc<Stats>, Arc<Narrator>) {
     (addr, stats, log)
 }
 
-/// Waits (bounded) until the server's own counters say `done`.
-fn until(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + LIMIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        std::thread::yield_now();
-    }
-}
-
 /// Counts the loop's wakeups while 20 idle connections sit for 200 ms. The window is a read
 /// timeout on an idle socket: waiting, not sleeping to synchronise.
 fn wakeups_while_idle(always_write_interest: bool) -> u64 {
@@ -47,7 +38,10 @@ fn wakeups_while_idle(always_write_interest: bool) -> u64 {
         ..Config::default()
     });
     let idle: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(addr).unwrap()).collect();
-    until("20 accepted", || stats.active.load(Ordering::Relaxed) == 20);
+    wait::until(LIMIT, "20 accepted", || {
+        stats.active.load(Ordering::Relaxed) == 20
+    })
+    .unwrap();
     let before = stats.wakeups.load(Ordering::Relaxed);
     idle[0]
         .set_read_timeout(Some(Duration::from_millis(200)))
@@ -144,9 +138,10 @@ fn a_client_that_never_reads_cannot_grow_server_memory() {
         peak <= cap + 64 * 1024 + 4 + 16 * 1024,
         "held {peak} bytes for one connection"
     );
-    until("idle close", || {
+    wait::until(LIMIT, "idle close", || {
         stats.closed_idle.load(Ordering::Relaxed) == 1
-    });
+    })
+    .unwrap();
 }
 // ANCHOR_END: back_pressure_bounds_memory
 

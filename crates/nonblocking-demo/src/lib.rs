@@ -19,7 +19,7 @@
 //! - [`connect`]: the non-blocking connect: `EINPROGRESS`, writability, `SO_ERROR`.
 //! - [`accept`]: non-blocking accept, and whether accepted sockets inherit `O_NONBLOCK`.
 //! - [`interrupt`]: `EINTR` (`Interrupted`), shown with a real signal, and why we retry.
-//! - `restart` (Linux): `SA_RESTART` restarts an interrupted read, except on a socket with a
+//! - [`restart`] (Linux): `SA_RESTART` restarts an interrupted read, except on a socket with a
 //!   timeout, where it fails with `EINTR` anyway.
 //! - [`spin`]: what retrying `WouldBlock` in a loop costs in CPU time.
 //! - [`interleave`]: several connections served by one thread, polled in turn: the bridge to

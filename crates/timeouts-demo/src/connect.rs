@@ -50,14 +50,12 @@ pub fn full_accept_queue() -> io::Result<FullQueue> {
 }
 // ANCHOR_END: full_accept_queue
 
-// ANCHOR: timed_connect
 /// Connects with a timeout and reports the outcome and how long it took.
 pub fn timed_connect(addr: SocketAddr, timeout: Duration) -> (io::Result<TcpStream>, Duration) {
     let started = Instant::now();
     let result = TcpStream::connect_timeout(&addr, timeout);
     (result, started.elapsed())
 }
-// ANCHOR_END: timed_connect
 
 /// An address on loopback where nothing listens (bound, read, and closed again).
 pub fn closed_port() -> io::Result<SocketAddr> {

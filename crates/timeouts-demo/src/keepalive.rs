@@ -88,7 +88,6 @@ pub fn system_keepalive_defaults() -> Option<(Duration, Duration, u32)> {
     ))
 }
 
-// ANCHOR: user_timeout
 /// Sets and reads back `TCP_USER_TIMEOUT` (Linux): the longest sent data may stay
 /// unacknowledged before the kernel drops the connection.
 #[cfg(target_os = "linux")]
@@ -97,7 +96,6 @@ pub fn set_user_timeout(stream: &TcpStream, timeout: Duration) -> io::Result<Opt
     s.set_tcp_user_timeout(Some(timeout))?;
     s.tcp_user_timeout()
 }
-// ANCHOR_END: user_timeout
 
 // ANCHOR: heartbeat
 /// The receiving half of an application heartbeat: the peer promises to send something at

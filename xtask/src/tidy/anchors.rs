@@ -33,9 +33,9 @@ pub fn check(pages: &[(&str, &str)], code: &[(&str, &str)]) -> Vec<String> {
             };
             if !used.contains(&(PathBuf::from(file), name)) {
                 problems.push(format!(
-                    "{file}:{}: anchor `{name}` is not included by any page of the book; \
-                     include it with {{{{#include .../{file}:{name}}}}}, or remove its \
-                     `// ANCHOR: {name}` and `// ANCHOR_END: {name}` lines",
+                    "{file}:{}: anchor `{name}` is not included by any page of the book: \
+                     include it in a chapter, or delete its `// ANCHOR: {name}` and \
+                     `// ANCHOR_END: {name}` lines",
                     i + 1
                 ));
             }
@@ -66,7 +66,10 @@ mod tests {
             ),
             "{problems:?}"
         );
-        assert!(problems[0].contains("remove its `// ANCHOR: hidden`"));
+        assert!(
+            problems[0].contains("or delete its `// ANCHOR: hidden` and"),
+            "{problems:?}"
+        );
     }
 
     /// The include must point at the anchor's own file: the same name elsewhere does not
