@@ -5,11 +5,25 @@
 //! course in which every such body is replaced by `todo!("<the hint>")`; the grading tests in
 //! `tests/grading.rs` (one per exercise, named after it) then fail exactly where a student
 //! has work to do, and pass once the exercise is solved.
+//!
+//! One module per chapter:
+//!
+//! - [`ch1`]: framing on a byte stream.
+//! - [`ch2`]: reliability over UDP.
+//! - [`ch3`]: socket buffers and the bandwidth-delay product.
+//! - [`ch4`]: non-blocking sockets.
+//! - [`ch5`]: shutdown and abortive close.
+//! - [`ch6`]: read and write deadlines, recomputed per call.
+//! - [`ch7`]: readiness and the edge-triggered drain rule.
+//! - [`ch8`]: Unix domain sockets: a stale socket file, passing a descriptor.
+//! - [`ch10`]: names and dual-stack: trying each address, `IPV6_V6ONLY`.
 
 pub mod ch1;
+pub mod ch10;
 pub mod ch2;
 pub mod ch3;
 pub mod ch4;
 pub mod ch5;
 pub mod ch6;
 pub mod ch7;
+pub mod ch8;

@@ -8,20 +8,19 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use exercises::*;
-use socklab_support::{Narrator, within};
+use socklab_support::{Narrator, net, wait, within};
 use tcp_demo::frame::FrameError;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
+/// A connected loopback pair whose blocking reads and writes give up after 10 s, so that an
+/// unsolved exercise fails instead of hanging.
 fn pair() -> (TcpStream, TcpStream) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    let (s, _) = l.accept().unwrap();
-    for x in [&c, &s] {
-        x.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    }
-    (c, s)
+    net::loopback_pair_with_timeouts(Duration::from_secs(10)).unwrap()
 }
+
+/// How long a test waits for something loopback delivers in microseconds.
+const SOON: Duration = Duration::from_secs(5);
 
 /// 1.1: typed frames round-trip over a real connection; a kind-less frame is refused.
 #[test]
@@ -192,22 +191,21 @@ fn ch4_read_now() {
         let (mut a, mut b) = pair();
         assert_eq!(ch4::read_now(&mut b).unwrap(), ch4::ReadNow::NotYet);
         a.write_all(b"hi").unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            match ch4::read_now(&mut b).unwrap() {
-                ch4::ReadNow::Data(d) => {
-                    assert_eq!(d, b"hi");
-                    break;
-                }
-                ch4::ReadNow::NotYet => assert!(Instant::now() < deadline, "the bytes never came"),
-                ch4::ReadNow::Closed => panic!("not closed yet"),
-            }
-        }
+        let first = wait::last(
+            SOON,
+            || ch4::read_now(&mut b).unwrap(),
+            |r| *r != ch4::ReadNow::NotYet,
+        );
+        assert_eq!(
+            first,
+            ch4::ReadNow::Data(b"hi".to_vec()),
+            "NotYet means the bytes never came"
+        );
         drop(a);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while ch4::read_now(&mut b).unwrap() != ch4::ReadNow::Closed {
-            assert!(Instant::now() < deadline, "the close never showed");
-        }
+        wait::until(SOON, "the close to show", || {
+            ch4::read_now(&mut b).unwrap() == ch4::ReadNow::Closed
+        })
+        .unwrap();
     });
 }
 
@@ -350,11 +348,11 @@ fn ch7_readable() {
         );
         a1.write_all(b"x").unwrap();
         drop(a2);
-        let mut ready = ch7::readable(&[&b1, &b2, &b3], Duration::from_secs(5)).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while ready.len() < 2 && Instant::now() < deadline {
-            ready = ch7::readable(&[&b1, &b2, &b3], Duration::from_secs(5)).unwrap();
-        }
+        let ready = wait::last(
+            SOON,
+            || ch7::readable(&[&b1, &b2, &b3], SOON).unwrap(),
+            |ready| ready.len() >= 2,
+        );
         assert_eq!(ready, vec![0, 1]);
     });
 }
@@ -367,16 +365,100 @@ fn ch7_drain() {
         a.write_all(&[1u8; 300_000]).unwrap_or(());
         b.set_nonblocking(true).unwrap();
         let mut got = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while got.len() < 300_000 {
+        wait::until(SOON, "all 300,000 bytes", || {
             assert!(!ch7::drain(&mut b, &mut got).unwrap(), "not closed yet");
-            assert!(Instant::now() < deadline, "bytes missing: {}", got.len());
-        }
+            got.len() >= 300_000
+        })
+        .unwrap();
         drop(a);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !ch7::drain(&mut b, &mut got).unwrap() {
-            assert!(Instant::now() < deadline, "the close never showed");
-        }
+        wait::until(SOON, "the close to show", || {
+            ch7::drain(&mut b, &mut got).unwrap()
+        })
+        .unwrap();
         assert_eq!(got.len(), 300_000);
+    });
+}
+
+/// 8.1: a stale socket file is replaced; a live server and a file that is not a socket are
+/// refused and left as they were.
+#[test]
+fn ch8_listen_replacing_stale() {
+    use std::os::unix::net::{UnixListener, UnixStream};
+    let dir = std::env::temp_dir().join(format!("socklab-grading-ch8-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.sock");
+    drop(UnixListener::bind(&path).unwrap()); // A crashed server's leftover.
+    let listener = ch8::listen_replacing_stale(&path).unwrap();
+    let err = ch8::listen_replacing_stale(&path).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+    UnixStream::connect(&path).expect("the live server kept its socket");
+    drop(listener);
+    let notes = dir.join("notes.txt");
+    std::fs::write(&notes, "keep").unwrap();
+    let err = ch8::listen_replacing_stale(&notes).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "keep");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// 8.2: a TCP socket sent over a Unix socket is received as a new descriptor that still
+/// works after the sender closed its own.
+#[test]
+fn ch8_send_fd() {
+    use std::os::fd::AsFd;
+    within(LIMIT, "send a descriptor", || {
+        let (channel, other_end) = std::os::unix::net::UnixStream::pair().unwrap();
+        other_end.set_read_timeout(Some(SOON)).unwrap();
+        let (mut a, b) = pair();
+        ch8::send_fd(&channel, b.as_fd()).unwrap();
+        drop(b);
+        let mut received = TcpStream::from(unix_demo::pass::recv_fd(&other_end).unwrap());
+        a.write_all(b"through").unwrap();
+        let mut buf = [0u8; 7];
+        received.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"through");
+    });
+}
+
+/// 10.1: the refused first address is skipped; when none answers, the last error comes back.
+#[test]
+fn ch10_connect_first() {
+    within(LIMIT, "connect first", || {
+        let refused = || {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let (dead, other_dead) = (refused(), refused());
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let live = server.local_addr().unwrap();
+        let stream = ch10::connect_first(&[dead, live], SOON).unwrap();
+        assert_eq!(stream.peer_addr().unwrap(), live);
+        let err = ch10::connect_first(&[dead, other_dead], SOON).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+        let err = ch10::connect_first(&[], SOON).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    });
+}
+
+/// 10.2: one listener serves an IPv4 client (seen as `::ffff:127.0.0.1`) and an IPv6 one.
+#[test]
+fn ch10_listen_both_families() {
+    let listener = match ch10::listen_both_families(0) {
+        Ok(l) => l,
+        Err(e) if std::net::TcpListener::bind("[::1]:0").is_err() => {
+            socklab_support::skip::skip("ch10_listen_both_families", &format!("no IPv6: {e}"));
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    within(LIMIT, "dual-stack", move || {
+        let port = listener.local_addr().unwrap().port();
+        let _v4 = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (_, seen) = listener.accept().unwrap();
+        assert_eq!(seen.ip().to_string(), "::ffff:127.0.0.1");
+        let _v6 = TcpStream::connect(("::1", port)).unwrap();
+        let (_, seen) = listener.accept().unwrap();
+        assert_eq!(seen.ip().to_string(), "::1");
     });
 }
