@@ -34,10 +34,13 @@ pub fn lookup(local: SocketAddr, peer: SocketAddr) -> io::Result<Option<Entry>> 
     if !cfg!(target_os = "linux") {
         return Ok(None);
     }
+    // `/proc/thread-self/net` is the calling thread's network namespace: the same table as
+    // `/proc/net` (the main thread's) for ordinary code, and the right one for code running
+    // on a wire-lab host, whose thread has entered a namespace of its own.
     let table = if local.is_ipv4() {
-        "/proc/net/tcp"
+        "/proc/thread-self/net/tcp"
     } else {
-        "/proc/net/tcp6"
+        "/proc/thread-self/net/tcp6"
     };
     let text = std::fs::read_to_string(table)?;
     for line in text.lines().skip(1) {
