@@ -4,11 +4,17 @@
 //! Try it against the course's servers, e.g. in one terminal
 //! `cargo run -p tcp-demo -- server --addr 127.0.0.1:7000` and in another
 //! `cargo run -p socklab-abuse -- slowloris --addr 127.0.0.1:7000`.
+//!
+//! Exit status: 0 when the attack ran (its report says how the server fared); 1 when it could
+//! not run (nothing listens at the address, a non-loopback address), and 1 when an attack with
+//! a right answer (every byte echoed, intact and in order) did not get it; 2 for bad
+//! arguments.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::bail;
 use clap::{Parser, Subcommand};
 use socklab_abuse::attacks;
 use socklab_support::cli;
@@ -19,6 +25,7 @@ use socklab_support::cli;
     about = "Attack your own echo servers (loopback only), each attack bounded in count and time",
     after_help = "Examples:\n  \
         cargo run -p socklab-abuse -- slowloris --addr 127.0.0.1:7000 --connections 50\n  \
+        cargo run -p socklab-abuse -- full-duplex --addr 127.0.0.1:7000\n  \
         cargo run -p socklab-abuse -- garbage --addr 127.0.0.1:7000\n  \
         cargo run -p socklab-abuse -- udp-garbage --addr 127.0.0.1:9000"
 )]
@@ -56,6 +63,18 @@ enum Attack {
         #[arg(long, default_value_t = 64 << 20, value_parser = clap::value_parser!(u64).range(1..=(1 << 30)))]
         bytes: u64,
     },
+    /// A tiny receive buffer; sends requests, reads the replies a few bytes at a time.
+    SlowReader {
+        #[command(flatten)]
+        target: Target,
+        /// Most bytes of requests to send.
+        #[arg(long, default_value_t = 16 << 20, value_parser = clap::value_parser!(u64).range(1..=(1 << 30)))]
+        bytes: u64,
+        /// Send one request of all the bytes, then half-close, and read the reply slowly: for
+        /// servers that answer at the client's FIN (chapter 5's).
+        #[arg(long)]
+        half_close: bool,
+    },
     /// Connections that send half a frame and abort with RST.
     ResetStorm {
         #[command(flatten)]
@@ -88,6 +107,57 @@ enum Attack {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=10000))]
         count: u16,
     },
+    /// One thread writes frames while another reads the echoes, on one connection.
+    FullDuplex {
+        #[command(flatten)]
+        target: Target,
+        /// Bytes to send.
+        #[arg(long, default_value_t = 16 << 20, value_parser = clap::value_parser!(u64).range(1..=(1 << 30)))]
+        bytes: u64,
+        /// Payload bytes per frame (the course's servers accept up to 1 MiB).
+        #[arg(long, default_value_t = 64 << 10, value_parser = clap::value_parser!(u32).range(1..=(1 << 20)))]
+        frame: u32,
+    },
+    /// Many small frames written back to back before any echo is read.
+    Pipelining {
+        #[command(flatten)]
+        target: Target,
+        /// Frames to send.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        frames: u32,
+        /// Payload bytes per frame.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(0..=65536))]
+        size: u32,
+    },
+    /// Whole frames sent one byte per write (TCP_NODELAY), each echo read before the next.
+    ByteAtATime {
+        #[command(flatten)]
+        target: Target,
+        /// Frames to send.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        frames: u32,
+        /// Payload bytes per frame.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(0..=4096))]
+        size: u32,
+    },
+    /// Complete frames sent without a pause for longer than the server's frame timeout.
+    SteadySender {
+        /// The server's address: loopback only (127.0.0.0/8 or [::1]).
+        #[arg(long)]
+        addr: SocketAddr,
+        /// How long to keep sending: longer than the server's frame timeout (the course's
+        /// servers default to 10 s). The attack waits up to 5 s more for the last echoes.
+        #[arg(long = "for", default_value = "12s", value_parser = cli::parse_duration)]
+        send_for: Duration,
+    },
+    /// A long stream of zero-length frames; every one must be echoed, exactly once.
+    EmptyFrames {
+        #[command(flatten)]
+        target: Target,
+        /// Frames to send.
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+        count: u32,
+    },
 }
 
 /// Where to attack, and for how long at most.
@@ -103,31 +173,83 @@ struct Target {
 
 fn main() -> ExitCode {
     cli::run("socklab-abuse", || {
-        let report = match Args::parse().attack {
+        let (addr, report) = match Args::parse().attack {
             Attack::Slowloris {
-                target,
+                target: Target { addr, duration },
                 connections,
                 drip,
-            } => attacks::slowloris(target.addr, connections.into(), drip, target.duration)?,
+            } => (
+                addr,
+                attacks::slowloris(addr, connections.into(), drip, duration)?,
+            ),
             Attack::Silent {
-                target,
+                target: Target { addr, duration },
                 connections,
-            } => attacks::silent(target.addr, connections.into(), target.duration)?,
-            Attack::NoRead { target, bytes } => {
-                attacks::no_read(target.addr, bytes as usize, target.duration)?
+            } => (addr, attacks::silent(addr, connections.into(), duration)?),
+            Attack::NoRead {
+                target: Target { addr, duration },
+                bytes,
+            } => (addr, attacks::no_read(addr, bytes as usize, duration)?),
+            Attack::SlowReader {
+                target: Target { addr, duration },
+                bytes,
+                half_close,
+            } => (
+                addr,
+                attacks::slow_reader(addr, bytes as usize, half_close, duration)?,
+            ),
+            Attack::ResetStorm {
+                target: Target { addr, duration },
+                count,
+            } => (addr, attacks::reset_storm(addr, count.into(), duration)?),
+            Attack::Garbage {
+                target: Target { addr, duration },
+                seed,
+            } => (addr, attacks::garbage(addr, seed, duration)?),
+            Attack::Flood {
+                target: Target { addr, duration },
+                max,
+            } => (addr, attacks::flood(addr, max as usize, duration)?),
+            Attack::UdpGarbage {
+                target: Target { addr, duration },
+                count,
+            } => (addr, attacks::udp_garbage(addr, count.into(), 1, duration)?),
+            Attack::FullDuplex {
+                target: Target { addr, duration },
+                bytes,
+                frame,
+            } => (
+                addr,
+                attacks::full_duplex(addr, bytes as usize, frame as usize, duration)?,
+            ),
+            Attack::Pipelining {
+                target: Target { addr, duration },
+                frames,
+                size,
+            } => (
+                addr,
+                attacks::pipelining(addr, frames as usize, size as usize, duration)?,
+            ),
+            Attack::ByteAtATime {
+                target: Target { addr, duration },
+                frames,
+                size,
+            } => (
+                addr,
+                attacks::byte_at_a_time(addr, frames as usize, size as usize, duration)?,
+            ),
+            Attack::SteadySender { addr, send_for } => {
+                (addr, attacks::steady_sender(addr, send_for)?)
             }
-            Attack::ResetStorm { target, count } => {
-                attacks::reset_storm(target.addr, count.into())?
-            }
-            Attack::Garbage { target, seed } => attacks::garbage(target.addr, seed)?,
-            Attack::Flood { target, max } => {
-                attacks::flood(target.addr, max as usize, target.duration)?
-            }
-            Attack::UdpGarbage { target, count } => {
-                attacks::udp_garbage(target.addr, count.into(), 1)?
-            }
+            Attack::EmptyFrames {
+                target: Target { addr, duration },
+                count,
+            } => (addr, attacks::empty_frames(addr, count as usize, duration)?),
         };
         println!("{report}");
+        if let Some(failure) = report.failure {
+            bail!("the server at {addr} failed {}: {failure}", report.attack);
+        }
         Ok(())
     })
 }
