@@ -1,8 +1,8 @@
 //! This chapter's bulk pair against iperf3, the tool everyone measures throughput with.
 //!
 //! Both run a single TCP stream over loopback for the same time with 128 KiB writes, in
-//! alternating rounds: loopback throughput on a shared machine swings by a third from run to
-//! run, so one run of each proves nothing, and alternating spreads any drift over both. The
+//! alternating rounds: loopback throughput on a shared machine varies from run to run, so one
+//! run of each proves little, and alternating spreads any drift over both. The
 //! medians, their spread and the ratio are printed, plus one `RESULT` line that
 //! `cargo xtask bench` reads.
 

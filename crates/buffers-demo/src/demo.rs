@@ -6,7 +6,7 @@ use std::io;
 use socklab_support::Narrator;
 use socklab_support::cli::bytes;
 
-use crate::{inflight, inherit, sizes, sweep};
+use crate::{busy, inflight, inherit, sizes, sweep};
 
 /// Runs every experiment of the chapter, narrating to `n`.
 pub fn run(n: &Narrator) -> io::Result<()> {
@@ -148,20 +148,37 @@ pub fn run(n: &Narrator) -> io::Result<()> {
     for line in sweep::table(&points).lines() {
         n.explain(line);
     }
-    let rtt = sweep::loopback_rtt(200)?;
-    let best = points.iter().map(|p| p.bytes_per_sec).fold(0.0, f64::max);
-    n.step(
-        "math",
-        &format!(
-            "loopback RTT {rtt:.1?}; bandwidth-delay product = {:.1} GB/s x {rtt:.1?} = {}",
-            best / 1e9,
-            bytes((best * rtt.as_secs_f64()) as u64)
-        ),
+    n.explain(
+        "One run on a shared machine is noisy: `cargo run --release -p buffers-demo -- sweep\n\
+         --svg chart.svg` takes the median of five rounds and draws the chart.",
     );
-    n.explain("A buffer below the bandwidth-delay product caps throughput at buffer / RTT. On a\n\
-               100 ms WAN path at 1 Gbit/s that product is 12.5 MB: far above any default.\n\
-               One run on a shared machine is noisy: `cargo run --release -p buffers-demo -- sweep\n\
-               --svg chart.svg` takes the median of five rounds and draws the chart.");
-    n.heading("Done. Chapter 3 of the book shows the chart; `cargo test -p buffers-demo` proves each claim.");
+    for (buffer, write_size) in [
+        (Some(16 * 1024), 128 * 1024),
+        (None, 128 * 1024),
+        (None, 1024),
+    ] {
+        match busy::transfer(buffer, write_size, 32 << 20, None)? {
+            Some(b) => n.step(
+                "threads",
+                &format!(
+                    "buffers {}, {write_size} B writes: over {:.0?}, sender busy {:.0?}, \
+                     receiver busy {:.0?}: {:.0}% of the time between them",
+                    sweep::label(buffer),
+                    b.elapsed,
+                    b.sender,
+                    b.receiver,
+                    100.0 * b.busy_fraction()
+                ),
+            ),
+            None => n.step("threads", "this kernel publishes no busy times; skipped"),
+        }
+    }
+    n.explain(
+        "Busy means running, or runnable and waiting for a processor. Far below 100% would\n\
+         mean both threads sat waiting, as over a real path whose buffer is smaller than its\n\
+         bandwidth-delay product. On loopback nothing waits for the network: buffer and\n\
+         write sizes change what the processors do per byte, not how long anything waits.",
+    );
+    n.heading("Done. Chapter 3 of the book explains each step; `cargo test -p buffers-demo` proves each claim.");
     Ok(())
 }

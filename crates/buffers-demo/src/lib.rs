@@ -17,10 +17,13 @@
 //! - [`inflight`]: how many bytes a writer can push at a peer that does not read.
 //! - [`bulk`]: an iperf-like bulk sender and sink, and the throughput they reach.
 //! - [`sweep`]: throughput against buffer size and write size, as a table and an SVG chart.
+//! - [`busy`]: what holds a loopback transfer back: the threads' own busy times show it is
+//!   the processors, not the window (Linux).
 //! - [`compare`]: the bulk pair against iperf3, for the same time, in alternating rounds.
 //! - [`demo`]: the narrated tour that `cargo run -p buffers-demo` prints.
 
 pub mod bulk;
+pub mod busy;
 pub mod compare;
 pub mod demo;
 pub mod inflight;

@@ -2,16 +2,16 @@
 //!
 //! Over a network, one TCP connection can have at most one window of data in flight per round
 //! trip, so its throughput is bounded by `window / RTT`; the window is bounded by the receive
-//! buffer. The *bandwidth-delay product* (bandwidth × RTT) is the buffer a connection needs to
-//! fill the pipe. On loopback the RTT is tens of microseconds, so small buffers hurt less than
-//! on a WAN, but the sweep still shows the shape: throughput climbs with the buffer until
-//! something else (copying, system calls) becomes the limit, and tiny writes cost system calls.
+//! buffer, and the buffer a path needs is its *bandwidth-delay product*. Loopback has no such
+//! delay to speak of: there a transfer is bound by the processors ([`crate::busy`] shows it),
+//! so what the sweep measures on loopback is what buffer and write sizes cost in copies and
+//! system calls. Loopback throughput varies from run to run on a shared machine, so the sweep
+//! interleaves its rounds and keeps each point's median.
 
 use std::io;
 
 use plotters::prelude::*;
-use socklab_support::net;
-use socklab_support::stats::{self, Spread};
+use socklab_support::stats::Spread;
 
 use crate::bulk::{self, Amount};
 
@@ -39,7 +39,6 @@ pub struct Point {
     pub bytes_per_sec: f64,
 }
 
-// ANCHOR: sweep
 /// Measures every combination of `buffers` and `write_sizes`, moving `bytes` each time, over
 /// `rounds` rounds, and keeps each point's median. Rounds are interleaved (every point once,
 /// then every point again) so that a slow spell on a shared machine lands on all points alike.
@@ -76,7 +75,6 @@ pub fn sweep(
     }
     Ok(points)
 }
-// ANCHOR_END: sweep
 
 /// A buffer size as a column label: `default` or `64 KiB`.
 pub fn label(buffer: Option<usize>) -> String {
@@ -190,34 +188,3 @@ pub fn svg_chart(points: &[Point], title: &str) -> io::Result<String> {
     }
     Ok(svg)
 }
-
-// ANCHOR: rtt
-/// The median round-trip time of a 1-byte ping-pong on loopback, over `samples` round trips:
-/// the "delay" in the bandwidth-delay product.
-pub fn loopback_rtt(samples: usize) -> io::Result<std::time::Duration> {
-    use std::io::{Read, Write};
-    let (mut client, mut server) =
-        net::loopback_pair_with_timeouts(std::time::Duration::from_secs(5))?;
-    client.set_nodelay(true)?;
-    server.set_nodelay(true)?;
-    let echo = std::thread::spawn(move || -> io::Result<()> {
-        let mut b = [0u8; 1];
-        while server.read(&mut b)? == 1 {
-            server.write_all(&b)?;
-        }
-        Ok(())
-    });
-    let mut times = Vec::with_capacity(samples);
-    let mut b = [7u8; 1];
-    for _ in 0..samples.max(1) {
-        let t = std::time::Instant::now();
-        client.write_all(&b)?;
-        client.read_exact(&mut b)?;
-        times.push(t.elapsed());
-    }
-    drop(client);
-    echo.join()
-        .map_err(|_| io::Error::other("echo thread panicked"))??;
-    stats::quantile(&mut times, 0.5).ok_or_else(|| io::Error::other("no round trips"))
-}
-// ANCHOR_END: rtt

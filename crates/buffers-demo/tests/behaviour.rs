@@ -96,3 +96,52 @@ fn bulk_transfers_are_exact_and_the_sweep_renders() {
     });
     assert_eq!(t.bytes, 1_000_003);
 }
+
+// ANCHOR: loopback_is_cpu_bound
+/// On loopback, a bulk transfer is bound by the processors, not by its window: with 16 KiB
+/// buffers as with autotuned ones, the sender's and the receiver's busy times (running, or
+/// runnable and waiting for a processor) add up to at least 90% of the transfer's duration,
+/// so they were never both asleep waiting for the network for long. The control: a receiver
+/// that pauses 10 ms after every read leaves both threads asleep most of the time, and the
+/// same measurement says so (Linux: busy times come from `/proc/thread-self/schedstat`).
+#[test]
+#[cfg(target_os = "linux")]
+fn a_loopback_transfer_is_bound_by_the_processors_not_the_window() {
+    use buffers_demo::busy;
+    let transfer = |buffer, bytes, pause| {
+        within(LIMIT, "transfer", move || {
+            busy::transfer(buffer, 128 * 1024, bytes, pause).unwrap()
+        })
+    };
+    let Some(_) = transfer(None, 1 << 20, None) else {
+        let why = "this kernel publishes no /proc/thread-self/schedstat";
+        return socklab_support::skip::skip(
+            "a_loopback_transfer_is_bound_by_the_processors_not_the_window",
+            why,
+        );
+    };
+    for buffer in [Some(16 * 1024), None] {
+        let b = transfer(buffer, 64 << 20, None).unwrap();
+        assert_eq!(b.bytes, 64 << 20);
+        assert!(b.busy_fraction() >= 0.9, "{buffer:?}: {b:?}");
+    }
+    let paused = transfer(None, 4 << 20, Some(Duration::from_millis(10))).unwrap();
+    assert!(paused.busy_fraction() < 0.9, "the control: {paused:?}");
+}
+// ANCHOR_END: loopback_is_cpu_bound
+
+// ANCHOR: small_writes_keep_the_sender_busy
+/// With 1 KiB writes, the sending thread alone is busy for at least 80% of the transfer: it
+/// is the bottleneck, one system call per kilobyte, whatever the buffers (Linux).
+#[test]
+#[cfg(target_os = "linux")]
+fn small_writes_keep_the_sender_busy() {
+    let Some(b) = within(LIMIT, "1 KiB writes", || {
+        buffers_demo::busy::transfer(None, 1024, 32 << 20, None).unwrap()
+    }) else {
+        let why = "this kernel publishes no /proc/thread-self/schedstat";
+        return socklab_support::skip::skip("small_writes_keep_the_sender_busy", why);
+    };
+    assert!(b.sender_fraction() >= 0.8, "{b:?}");
+}
+// ANCHOR_END: small_writes_keep_the_sender_busy

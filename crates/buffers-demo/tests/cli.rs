@@ -28,7 +28,7 @@ fn demo_runs_with_no_arguments() {
             "section {n} missing:\n{out}"
         );
     }
-    assert!(out.contains("bandwidth-delay product"), "{out}");
+    assert!(out.contains("of the time between them"), "{out}");
 }
 
 /// `server` prints its address first; `client` sends to it for a while and reports Gbit/s.

@@ -8,7 +8,15 @@ use socklab_support::Narrator;
 use socklab_support::cli::bytes;
 
 use crate::states::{self, TcpState};
-use crate::{directions, half_close, linger, reset};
+use crate::{directions, half_close, linger, reset, sigpipe};
+
+/// A write's outcome in a few words: its byte count or its error's kind.
+fn outcome(result: &io::Result<usize>) -> String {
+    match result {
+        Ok(n) => format!("Ok({n})"),
+        Err(e) => format!("{:?}", e.kind()),
+    }
+}
 
 fn show(state: Option<TcpState>) -> String {
     state.map_or_else(|| "(gone)".to_string(), |s| s.to_string())
@@ -121,6 +129,13 @@ pub fn run(n: &Narrator) -> io::Result<()> {
             }
         ),
     );
+    n.step(
+        "peer",
+        &format!(
+            "and we can still send: the peer read {:?}",
+            String::from_utf8_lossy(&r.peer_got_ours)
+        ),
+    );
     let c = directions::close_vs_shutdown()?;
     n.step(
         "us",
@@ -158,15 +173,35 @@ pub fn run(n: &Narrator) -> io::Result<()> {
     n.step(
         "us",
         &format!(
-            "the peer closed; {} write(s) succeeded, then -> {:?} ({})",
-            w.writes_before_error,
-            w.error.kind(),
-            w.error
+            "the peer closed; we read its FIN, then write: {}, then {}, then {}",
+            outcome(&w.first),
+            outcome(&w.second),
+            outcome(&w.third)
         ),
     );
+    let a = reset::write_after_peer_aborted()?;
+    n.step(
+        "us",
+        &format!(
+            "the peer aborted (RST, no FIN); we write: {}, then {}, then {}",
+            outcome(&a.first),
+            outcome(&a.second),
+            outcome(&a.third)
+        ),
+    );
+    if linux {
+        n.step(
+            "us",
+            &format!(
+                "SIGPIPE ignored in this process: {}",
+                sigpipe::sigpipe_ignored()?
+            ),
+        );
+    }
     n.explain(
-        "In C, EPIPE arrives with SIGPIPE, which kills the process. Rust ignores SIGPIPE\n\
-               before main() runs, so it is only an error.",
+        "In C, EPIPE from write() comes with SIGPIPE, which kills the process. The Rust\n\
+         runtime ignores SIGPIPE, and std's writes also pass MSG_NOSIGNAL (Linux), which\n\
+         alone is enough: the book's chapter 5 shows a plain write(2) die where std's survives.",
     );
 
     n.heading("5. SO_LINGER = 0: the abortive close");

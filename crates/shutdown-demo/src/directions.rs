@@ -2,7 +2,8 @@
 //!
 //! - `shutdown(Write)` sends FIN; our later writes fail with `EPIPE` (`BrokenPipe`); we can
 //!   still read.
-//! - `shutdown(Read)` sends *nothing* to the peer. Our reads return 0 once the receive queue is
+//! - `shutdown(Read)` sends *nothing* to the peer, and leaves our sending direction open: we
+//!   can still write, the peer still reads. Our reads return 0 once the receive queue is
 //!   empty. What happens to bytes that arrive afterwards differs: Linux still queues them and
 //!   a later read returns them; BSD-derived systems (macOS) discard them.
 //! - `shutdown(Both)` is both at once.
@@ -59,10 +60,13 @@ pub struct AfterShutdownRead {
     pub peer_write_ok: bool,
     /// What our next read returned after the peer wrote: Linux delivers the bytes.
     pub later_read: Vec<u8>,
+    /// What the peer read of our own write after the shutdown: our sending direction is open.
+    pub peer_got_ours: Vec<u8>,
 }
 
 // ANCHOR: shutdown_read
-/// Shuts down our reading side, then lets the peer write, and reads again.
+/// Shuts down our reading side, then lets the peer write, and reads again; and writes
+/// ourselves, to show that our own direction is untouched.
 pub fn shutdown_read() -> io::Result<AfterShutdownRead> {
     let (mut ours, mut peer) = loopback_pair()?;
     ours.shutdown(Shutdown::Read)?;
@@ -82,11 +86,15 @@ pub fn shutdown_read() -> io::Result<AfterShutdownRead> {
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Vec::new(),
         Err(e) => return Err(e),
     };
+    ours.write_all(b"we can still send")?; // shutdown(Read) left our direction open.
+    let mut got = [0u8; 64];
+    let n = peer.read(&mut got)?;
     Ok(AfterShutdownRead {
         empty_read,
         peer_noticed,
         peer_write_ok,
         later_read,
+        peer_got_ours: got[..n].to_vec(),
     })
 }
 // ANCHOR_END: shutdown_read

@@ -5,7 +5,8 @@
 //! *descriptor*, and with the last descriptor gone the kernel ends the connection for you:
 //! with a FIN normally, with a RST if unread data would otherwise be lost or if `SO_LINGER`
 //! asks for an abort. The calls covered: `shutdown(SHUT_WR / SHUT_RD / SHUT_RDWR)`,
-//! `close(2)`, `setsockopt(SO_LINGER)`, and on Linux the state table in `/proc/net/tcp`.
+//! `close(2)`, `setsockopt(SO_LINGER)`, `send(2)` with `MSG_NOSIGNAL` against `write(2)` and
+//! `SIGPIPE`, and on Linux the state table in `/proc/net/tcp`.
 //!
 //! A tour of the modules, in the order the book reads them:
 //!
@@ -14,8 +15,11 @@
 //! - [`directions`]: `shutdown(Read)`, `shutdown(Both)`, and how both differ from `close`.
 //! - [`reset`]: when closing sends RST instead of FIN, and what the peer sees
 //!   (`ConnectionReset`, `BrokenPipe`).
+//! - [`sigpipe`]: why `EPIPE` does not kill a Rust program: the runtime ignores `SIGPIPE`, and
+//!   std's writes pass `MSG_NOSIGNAL`, which alone is enough (Linux).
 //! - [`linger`]: `SO_LINGER` with a zero timeout: an abortive close that skips TIME-WAIT.
-//! - [`states`]: the TCP states of the demo's own sockets, read live (Linux).
+//! - [`states`]: the TCP states of the demo's own sockets, read live, and the TIME-WAIT timer
+//!   (Linux).
 //! - [`server`]: the half-close server of the `server` subcommand: a thread per client,
 //!   bounded in connections, size and time (a whole-request deadline against slow senders),
 //!   and a clean stop on Ctrl-C.
@@ -27,6 +31,7 @@ pub mod half_close;
 pub mod linger;
 pub mod reset;
 pub mod server;
+pub mod sigpipe;
 pub mod states;
 
 use std::io;

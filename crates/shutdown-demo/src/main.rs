@@ -1,6 +1,8 @@
 //! `shutdown-demo`: chapter 5's binary, shutdown and half-close. Run
 //! `cargo run -p shutdown-demo` for the narrated tour with live TCP states, or `server` and
-//! `client` to try a half-closed request/reply by hand (Ctrl-C stops the server cleanly).
+//! `client` to try a half-closed request/reply by hand (Ctrl-C stops the server cleanly). A
+//! hidden `sigpipe` subcommand runs the SIGPIPE experiment in a process of its own, for the
+//! tests and the book.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -11,6 +13,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use shutdown_demo::half_close;
 use shutdown_demo::server::{MAX_REQUEST, Server, ServerConfig};
+use shutdown_demo::sigpipe::{self, Writer};
 use socklab_support::stop::Stop;
 use socklab_support::{Narrator, cli};
 
@@ -57,6 +60,17 @@ enum Command {
         #[arg(long, value_parser = cli::parse_addr)]
         addr: SocketAddr,
     },
+    /// The SIGPIPE experiment (tests run it in a process of its own): restores SIGPIPE's
+    /// default action, then writes to a connection the peer has reset.
+    #[command(hide = true)]
+    Sigpipe {
+        /// `std` (send with MSG_NOSIGNAL) or `raw` (a plain write(2)).
+        #[arg(long, value_parser = ["std", "raw"])]
+        writer: String,
+        /// Leave SIGPIPE ignored, as the Rust runtime set it.
+        #[arg(long)]
+        keep_ignored: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -94,6 +108,22 @@ fn main() -> ExitCode {
                 let reply = half_close::request_reply(addr, &request)
                     .with_context(|| format!("request to {addr}"))?;
                 print!("{}", String::from_utf8_lossy(&reply));
+                Ok(())
+            }
+            Command::Sigpipe {
+                writer,
+                keep_ignored,
+            } => {
+                if !keep_ignored {
+                    sigpipe::restore_default_sigpipe().context("restoring SIGPIPE")?;
+                }
+                let writer = if writer == "raw" {
+                    Writer::Raw
+                } else {
+                    Writer::Std
+                };
+                // The write's own error is the experiment's result, printed by it: exit 0.
+                sigpipe::write_after_reset(writer, &mut std::io::stdout())?;
                 Ok(())
             }
         }

@@ -7,14 +7,27 @@
 //! with `ECONNRESET` (`ConnectionReset`), and any data still on its way to it may be thrown
 //! away.
 //!
-//! Writing to a connection whose peer has gone is the other classic: the first write is
-//! answered with RST, and the next fails with `EPIPE` (`BrokenPipe`). In C, `EPIPE` comes with
-//! the `SIGPIPE` signal, whose default action kills the process. The Rust runtime sets
-//! `SIGPIPE` to "ignore" before `main` runs, so in Rust it is just an error to handle.
+//! Writing to a connection whose peer has gone is the other classic. The peer's FIN only says
+//! "no more data from me", so our first write succeeds; it reaches a socket that no longer
+//! exists, and the peer's kernel answers with RST. Which error the *next* write gets depends
+//! on the state the RST found us in (Linux, `tcp_reset` in `net/ipv4/tcp_input.c`):
+//!
+//! - in CLOSE-WAIT (we had received the peer's FIN), the RST is recorded as `EPIPE`
+//!   ([`write_after_peer_closed`]);
+//! - in ESTABLISHED (a RST with no FIN before it: the peer aborted, see [`crate::linger`]), it
+//!   is recorded as `ECONNRESET` ([`write_after_peer_aborted`]).
+//!
+//! Either way the recorded error is reported once; after it, the connection is closed for
+//! sending and every write fails with `EPIPE` (`BrokenPipe`). In C, `EPIPE` from a write comes
+//! with the `SIGPIPE` signal, whose default action kills the process; why a Rust program
+//! survives is [`crate::sigpipe`]'s subject.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::os::fd::AsFd;
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use socklab_support::wait;
 
 use crate::loopback_pair;
 
@@ -32,43 +45,71 @@ pub fn close_with_unread_data() -> io::Result<io::Result<usize>> {
 /// What writing to a departed peer did.
 #[derive(Debug)]
 pub struct WriteToClosed {
-    /// How many writes succeeded before the first error.
-    pub writes_before_error: usize,
-    /// The first error.
-    pub error: io::Error,
+    /// What the first write returned: the byte count, since our kernel could not know yet.
+    pub first: io::Result<usize>,
+    /// What the next write returned, after the peer's RST had arrived.
+    pub second: io::Result<usize>,
+    /// What the write after that returned.
+    pub third: io::Result<usize>,
 }
 
 // ANCHOR: write_after_peer_closed
-/// The peer closes (cleanly: nothing unread); we keep writing. The first write succeeds (the
-/// kernel cannot know yet), its arrival draws a RST, and a following write fails.
+/// The peer closes cleanly; we read its FIN, then write three times. The first write succeeds
+/// and draws a RST; the RST finds us in CLOSE-WAIT, so the next write fails with `EPIPE`, and
+/// so does every one after it.
 pub fn write_after_peer_closed() -> io::Result<WriteToClosed> {
     let (mut ours, peer) = loopback_pair()?;
-    drop(peer);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut writes_before_error = 0;
-    loop {
-        match ours.write(b"hello?") {
-            Ok(_) => writes_before_error += 1,
-            Err(error) => {
-                return Ok(WriteToClosed {
-                    writes_before_error,
-                    error,
-                });
-            }
-        }
-        if Instant::now() > deadline {
-            return Err(io::Error::new(
-                ErrorKind::TimedOut,
-                "writes kept succeeding",
-            ));
-        }
-        thread::yield_now(); // Give the RST a moment to arrive before the next write.
+    drop(peer); // The peer's FIN: "no more data from me".
+    let eof = ours.read(&mut [0u8; 1])?; // 0: the FIN has arrived; we are in CLOSE-WAIT.
+    if eof != 0 {
+        return Err(io::Error::other("the peer sent data instead of closing"));
     }
+    let first = ours.write(b"hello?"); // Ok: our kernel cannot know the peer's socket is gone.
+    wait_for_reset(&ours)?; // The peer's kernel answered the bytes with RST.
+    let second = ours.write(b"hello?"); // Err(EPIPE): the RST came in CLOSE-WAIT.
+    let third = ours.write(b"hello?"); // Err(EPIPE): closed for sending from now on.
+    Ok(WriteToClosed {
+        first,
+        second,
+        third,
+    })
 }
 // ANCHOR_END: write_after_peer_closed
 
+// ANCHOR: write_after_peer_aborted
+/// The peer aborts (`SO_LINGER` 0: a RST with no FIN before it) while we are ESTABLISHED; we
+/// write three times. The RST was recorded as `ECONNRESET`, which the first write reports;
+/// after that, every write fails with `EPIPE`.
+pub fn write_after_peer_aborted() -> io::Result<WriteToClosed> {
+    let (mut ours, peer) = loopback_pair()?;
+    crate::linger::abort(peer)?; // RST at once; no FIN ever.
+    wait_for_reset(&ours)?;
+    let first = ours.write(b"hello?"); // Err(ECONNRESET): the error the RST left behind.
+    let second = ours.write(b"hello?"); // Err(EPIPE): closed for sending from now on.
+    let third = ours.write(b"hello?");
+    Ok(WriteToClosed {
+        first,
+        second,
+        third,
+    })
+}
+// ANCHOR_END: write_after_peer_aborted
+
+/// Waits (bounded by [`crate::PAIR_TIMEOUT`]) until a RST has closed `stream`'s connection:
+/// `poll(2)` reports `POLLHUP` once both directions are shut, which a FIN alone (one
+/// direction) never does.
+pub fn wait_for_reset(stream: &TcpStream) -> io::Result<()> {
+    wait::try_until(crate::PAIR_TIMEOUT, "the peer's RST", || {
+        let mut fds = [PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::ZERO)?;
+        Ok(fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLHUP)))
+    })
+}
+
 /// Waits (bounded) until `stream` has bytes queued, by peeking at its receive buffer.
-pub fn wait_until_readable(stream: &std::net::TcpStream) -> io::Result<()> {
+pub fn wait_until_readable(stream: &TcpStream) -> io::Result<()> {
     let mut one = [0u8; 1];
     match stream.peek(&mut one)? {
         0 => Err(io::Error::new(

@@ -108,6 +108,45 @@ pub fn state_of(local: SocketAddr, peer: SocketAddr) -> io::Result<Option<TcpSta
 }
 // ANCHOR_END: state_of
 
+// ANCHOR: time_wait_left
+/// How much longer the kernel will keep the IPv4 connection from `local` to `peer` in
+/// TIME-WAIT: the timer that `/proc/net/tcp` prints for it (the `tr:tm->when` column: timer
+/// kind 3, then the time left in hundredths of a second). `None` if the connection is not in
+/// TIME-WAIT, not listed, or not IPv4, or on other systems.
+pub fn time_wait_left(local: SocketAddr, peer: SocketAddr) -> io::Result<Option<Duration>> {
+    let (SocketAddr::V4(l), SocketAddr::V4(p)) = (local, peer) else {
+        return Ok(None);
+    };
+    if !cfg!(target_os = "linux") {
+        return Ok(None);
+    }
+    // The kernel prints an IPv4 address as one native-endian 32-bit word, and the port in hex.
+    let hex = |a: std::net::SocketAddrV4| {
+        format!(
+            "{:08X}:{:04X}",
+            u32::from_ne_bytes(a.ip().octets()),
+            a.port()
+        )
+    };
+    let (l, p) = (hex(l), hex(p));
+    let table = std::fs::read_to_string("/proc/net/tcp")?;
+    for line in table.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.get(1) != Some(&l.as_str()) || f.get(2) != Some(&p.as_str()) {
+            continue;
+        }
+        let timer = f.get(5).and_then(|t| t.split_once(':'));
+        return Ok(match (f.get(3), timer) {
+            (Some(&"06"), Some(("03", when))) => u64::from_str_radix(when, 16)
+                .ok()
+                .map(|hundredths| Duration::from_millis(hundredths * 10)),
+            _ => None,
+        });
+    }
+    Ok(None)
+}
+// ANCHOR_END: time_wait_left
+
 /// Polls [`state_of`] until it returns `want` or `limit` passes, and returns the last state
 /// seen. Loopback transitions take microseconds; polling only absorbs that.
 pub fn wait_for(

@@ -51,7 +51,8 @@ fn shutdown_write_stops_sending_only() {
 
 // ANCHOR: shutdown_read_tells_the_peer_nothing
 /// After `shutdown(Read)`: an empty read returns 0 at once, and the peer is told nothing (no
-/// FIN: its read waits) and may keep writing. Linux even delivers those later bytes.
+/// FIN: its read waits) and may keep writing. Linux even delivers those later bytes. Our own
+/// direction is untouched: we still send, and the peer reads it.
 #[test]
 fn shutdown_read_tells_the_peer_nothing() {
     let r = within(LIMIT, "shutdown(Read)", || {
@@ -63,6 +64,7 @@ fn shutdown_read_tells_the_peer_nothing() {
     // BSD-derived systems discard data arriving after SHUT_RD; Linux queues it.
     #[cfg(target_os = "linux")]
     assert_eq!(r.later_read, b"late data");
+    assert_eq!(r.peer_got_ours, b"we can still send");
 }
 // ANCHOR_END: shutdown_read_tells_the_peer_nothing
 

@@ -58,9 +58,10 @@ fn tcp_socket(addr: SocketAddr) -> io::Result<Socket> {
 /// Sends `len` bytes with a *single* `write` call and reads them with a buffer of `len` bytes,
 /// recording the size of each `read`.
 ///
-/// The receiver's `SO_RCVBUF` is set small (64 KiB) before connecting, so the kernel can hold
-/// only a fraction of the message at a time: the bytes *must* arrive in several reads. The
-/// same happens without the setting, only less predictably.
+/// The receiver's receive buffer (`SO_RCVBUF`, chapter 3) is set small (64 KiB) before
+/// connecting, so the kernel can hold only a fraction of the message at a time: the bytes
+/// *must* arrive in several reads. The same happens without the setting, only less
+/// predictably.
 pub fn one_write_many_reads(len: usize) -> io::Result<OneWrite> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let receiver = tcp_socket(listener.local_addr()?)?;
@@ -100,9 +101,10 @@ pub fn one_write_many_reads(len: usize) -> io::Result<OneWrite> {
 /// Makes `writes` separate `write` calls of `bytes_per_write` bytes each, then one `read`.
 ///
 /// `TCP_NODELAY` is set so each write leaves as its own segment at once, instead of being
-/// merged by the sender (Nagle's algorithm). The reader waits until every byte is queued in
-/// its receive buffer, asking the kernel with `peek` (`recv(MSG_PEEK)`), which looks without
-/// consuming; then a single `read` takes them all.
+/// held back while an earlier one is unacknowledged and merged with it (Nagle's algorithm,
+/// tcp(7)). The reader waits until every byte is queued in its receive buffer, asking the
+/// kernel with `peek` (`recv(MSG_PEEK)`), which looks without consuming; then a single `read`
+/// takes them all.
 pub fn many_writes_one_read(writes: usize, bytes_per_write: usize) -> io::Result<ManyWrites> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let (mut sender, mut receiver) = pair(&listener, tcp_socket(listener.local_addr()?)?)?;
@@ -139,7 +141,7 @@ pub fn wait_until_queued(stream: &TcpStream, want: usize, limit: Duration) -> io
 
 // ANCHOR: short_write
 /// Offers `offered` bytes to one `write` on a connection whose peer never reads, with a write
-/// timeout (`SO_SNDTIMEO`) of `timeout`, and returns how many bytes the call took.
+/// timeout (`SO_SNDTIMEO`, chapter 6) of `timeout`, and returns how many bytes the call took.
 ///
 /// The kernel copies bytes into the send buffer (and the peer's receive buffer fills behind
 /// it) until both are full; then the call sleeps. When the timeout expires it returns the

@@ -38,3 +38,18 @@ fn reuseaddr_allows_restart() {
     assert_eq!(restarted.local_addr().unwrap(), addr);
 }
 // ANCHOR_END: reuseaddr_allows_restart
+
+// ANCHOR: std_bind_sets_reuseaddr
+/// std's `TcpListener::bind` sets `SO_REUSEADDR` on Unix (read back with `getsockopt`), which
+/// is why a Rust server restarts at once where a C server that forgot the option fails; the
+/// chapter's own `listen_on(addr, false)` leaves it off.
+#[test]
+#[cfg(unix)]
+fn std_bind_sets_so_reuseaddr_on_unix() {
+    use socket2::SockRef;
+    let by_hand = listen_on("127.0.0.1:0".parse().unwrap(), false).unwrap();
+    assert!(!SockRef::from(&by_hand).reuse_address().unwrap());
+    let std_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    assert!(SockRef::from(&std_listener).reuse_address().unwrap());
+}
+// ANCHOR_END: std_bind_sets_reuseaddr

@@ -14,6 +14,7 @@
 //! timeout".
 
 use std::io::{self, Read, Write};
+use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use crate::is_timeout;
@@ -50,6 +51,23 @@ pub struct WriteTimeout {
     /// How long the final, failing write waited.
     pub last_wait: Duration,
 }
+
+// ANCHOR: udp_read_timeout
+/// Receives on a UDP socket that nobody sends to, with a read timeout: the same `SO_RCVTIMEO`,
+/// the same error. Returns the error and the time the receive took.
+pub fn udp_read_timeout(timeout: Duration) -> io::Result<(io::Error, Duration)> {
+    let socket = UdpSocket::bind("127.0.0.1:0")?;
+    socket.set_read_timeout(Some(timeout))?; // setsockopt(SO_RCVTIMEO), as for TCP.
+    let started = Instant::now();
+    match socket.recv_from(&mut [0u8; 64]) {
+        Err(e) if is_timeout(&e) => Ok((e, started.elapsed())),
+        Err(e) => Err(e),
+        Ok((n, from)) => Err(io::Error::other(format!(
+            "{from} sent {n} bytes to a fresh socket"
+        ))),
+    }
+}
+// ANCHOR_END: udp_read_timeout
 
 // ANCHOR: write_timeout
 /// Writes to a peer that never reads, with a write timeout, until a write fails; returns how

@@ -15,7 +15,8 @@
 //!
 //! - [`connect`]: a connect that cannot complete, made deterministic on loopback, and one
 //!   refused at once.
-//! - [`io`]: read and write timeouts, and the error kinds they produce (`WouldBlock` on Unix).
+//! - [`io`]: read and write timeouts, on TCP and on a UDP receive, and the error kinds they
+//!   produce (`WouldBlock` on Unix).
 //! - [`deadline`]: per-call timeouts versus an overall deadline, against a slowloris peer.
 //! - [`keepalive`]: TCP keepalive and `TCP_USER_TIMEOUT`, their defaults, and an
 //!   application heartbeat for what keepalive cannot see.

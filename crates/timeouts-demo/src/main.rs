@@ -98,17 +98,23 @@ fn main() -> ExitCode {
                     "--drip must be shorter than --per-read, or the per-read timeout simply fires"
                 );
                 let (a, b) = deadline::slowloris_experiment(drip, per_read, watch, limit)?;
+                // Ok(false): still waiting, within its rules, when the experiment stopped looking.
+                let said = |outcome: std::io::Result<bool>| match outcome {
+                    Ok(false) => "still waiting for the end of the request".to_string(),
+                    Ok(true) => "the request was complete".to_string(),
+                    Err(e) => format!("gave up: {:?}", e.kind()),
+                };
                 println!(
-                    "per-read timeout: {} bytes in {:.1?}, outcome {:?}",
+                    "per-read timeout {per_read:?}: {} bytes in {:.1?}, {}",
                     a.bytes,
                     a.elapsed,
-                    a.outcome.map_err(|e| e.kind())
+                    said(a.outcome)
                 );
                 println!(
-                    "deadline:         {} bytes in {:.1?}, outcome {:?}",
+                    "deadline {limit:?}: {} bytes in {:.1?}, {}",
                     b.bytes,
                     b.elapsed,
-                    b.outcome.map_err(|e| e.kind())
+                    said(b.outcome)
                 );
             }
         }

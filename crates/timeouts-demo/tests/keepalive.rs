@@ -8,24 +8,32 @@ use timeouts_demo::io::pair;
 use timeouts_demo::keepalive::{enable_keepalive, keepalive_of, system_keepalive_defaults};
 
 // ANCHOR: keepalive_set_then_get
-/// Keepalive is off on a new socket; after enabling it with 10 s idle, 2 s interval and
-/// 3 probes, the socket reports exactly those, and a dead peer would be noticed in 16 s
-/// instead of the default's hours.
+/// Keepalive is off on a new socket. Each of its four settings is then set to a value that
+/// differs from the socket's own default (checked first, so a setter that did nothing could
+/// not pass), and each reads back as set: the kernel keeps them per socket. What this proves
+/// is the bookkeeping; the probes themselves go on the wire only after the idle time, and
+/// are watched there in the wire lab.
 #[test]
 fn keepalive_is_off_by_default_and_settable() {
     let (ours, _peer) = pair().unwrap();
     let before = keepalive_of(&ours).unwrap();
     assert!(!before.enabled, "TCP keepalive is off unless asked for");
-    let wanted = (Duration::from_secs(10), Duration::from_secs(2), 3);
+    let (idle, interval, probes) = (Duration::from_secs(10), Duration::from_secs(2), 3);
+    assert_ne!(before.idle, idle, "the test must change the idle time");
     assert_ne!(
-        (before.idle, before.interval, before.probes),
-        wanted,
-        "the test must change something"
+        before.interval, interval,
+        "the test must change the interval"
     );
-    enable_keepalive(&ours, wanted.0, wanted.1, wanted.2).unwrap();
+    assert_ne!(
+        before.probes, probes,
+        "the test must change the probe count"
+    );
+    enable_keepalive(&ours, idle, interval, probes).unwrap();
     let after = keepalive_of(&ours).unwrap();
-    assert!(after.enabled);
-    assert_eq!((after.idle, after.interval, after.probes), wanted);
+    assert!(after.enabled, "SO_KEEPALIVE");
+    assert_eq!(after.idle, idle, "TCP_KEEPIDLE");
+    assert_eq!(after.interval, interval, "TCP_KEEPINTVL");
+    assert_eq!(after.probes, probes, "TCP_KEEPCNT");
     assert_eq!(after.detection_time(), Duration::from_secs(16));
 }
 // ANCHOR_END: keepalive_set_then_get
@@ -47,7 +55,8 @@ fn linux_keepalive_defaults_come_from_sysctls() {
 }
 // ANCHOR_END: linux_defaults_are_hours
 
-/// `TCP_USER_TIMEOUT` (Linux) is unset (0) by default and reads back what was set.
+/// `TCP_USER_TIMEOUT` (Linux) is unset (0: the system's default behaviour) on a new socket,
+/// and reads back what was set, which differs from that.
 #[test]
 #[cfg(target_os = "linux")]
 fn user_timeout_set_then_get() {

@@ -150,10 +150,30 @@ pub fn run(n: &Arc<Narrator>) -> io::Result<()> {
     n.step(
         "client",
         &format!(
-            "unconnected socket, closed port: next recv() -> {:?} (timeout; never told)",
+            "unconnected socket, closed port: next recv() -> {:?} (timeout: not told)",
             u.kind()
         ),
     );
+    #[cfg(target_os = "linux")]
+    {
+        let told = connected::unconnected_with_recverr()?;
+        n.step(
+            "client",
+            &format!(
+                "unconnected with IP_RECVERR: next recv() -> {:?}; error queue: errno {}, \
+                 ICMP type {} code {}, for {}",
+                told.next_recv.map_err(|e| e.kind()),
+                told.queued.errno,
+                told.queued.icmp.0,
+                told.queued.icmp.1,
+                if told.queued.destination == Some(told.closed) {
+                    "the closed port we sent to"
+                } else {
+                    "another address"
+                }
+            ),
+        );
+    }
 
     n.heading("7. Reliability is the application's job");
     let faults = Faults {

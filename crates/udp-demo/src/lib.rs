@@ -5,7 +5,8 @@
 //! connection, no accept, no retransmission and no flow control; one socket can talk to any
 //! number of peers. The system calls covered: `socket(AF_INET, SOCK_DGRAM)`, `bind(2)`,
 //! `sendto(2)`, `recvfrom(2)`, `recvmsg(2)` with `MSG_TRUNC` and the `SO_RXQ_OVFL` drop
-//! counter, `connect(2)` on a UDP socket, and `setsockopt(SO_RCVBUF)`.
+//! counter, `connect(2)` on a UDP socket, `IP_RECVERR` with `recvmsg(MSG_ERRQUEUE)`, and
+//! `setsockopt(SO_RCVBUF)`.
 //!
 //! A tour of the modules, in the order the book reads them:
 //!
@@ -16,7 +17,8 @@
 //!   (`MSG_TRUNC`) and how to learn the true length.
 //! - [`limits`]: the largest datagram (65,507 bytes of payload over IPv4), and `EMSGSIZE`.
 //! - [`loss`]: loss is real even on loopback; the kernel's own drop counter adds up.
-//! - [`connected`]: `connect` on UDP filters peers and surfaces ICMP errors.
+//! - [`connected`]: `connect` on UDP sends nothing, filters peers and surfaces ICMP errors;
+//!   `IP_RECVERR` lets an unconnected socket hear them too (Linux).
 //! - [`reliable`]: sequence numbers, per-try timeouts and retries: reliability is the
 //!   application's job.
 //! - [`demo`]: the narrated tour that `cargo run -p udp-demo` prints.

@@ -47,7 +47,8 @@ fn connect_filters_other_peers() {
 
 // ANCHOR: icmp_errors_need_connect
 /// Sending to a closed port: the connected socket's next receive fails with
-/// `ConnectionRefused` (the ICMP "port unreachable"), the unconnected one's just times out.
+/// `ConnectionRefused` (the ICMP "port unreachable"); by default (no `IP_RECVERR`) the
+/// unconnected one's just times out.
 #[test]
 fn only_connected_sockets_hear_port_unreachable() {
     let started = Instant::now();
@@ -71,6 +72,37 @@ fn only_connected_sockets_hear_port_unreachable() {
     );
 }
 // ANCHOR_END: icmp_errors_need_connect
+
+// ANCHOR: recverr_tells_unconnected_sockets
+/// With `IP_RECVERR` set, an unconnected socket hears the "port unreachable" too: its next
+/// receive fails with `ConnectionRefused`, and its error queue holds the ICMP error (type 3,
+/// code 3) with the destination it concerns, the closed port (Linux).
+#[test]
+#[cfg(target_os = "linux")]
+fn ip_recverr_tells_an_unconnected_socket_which_peer_was_unreachable() {
+    let told = within(LIMIT, "IP_RECVERR", || {
+        connected::unconnected_with_recverr().unwrap()
+    });
+    let kind = told.next_recv.as_ref().map_err(|e| e.kind());
+    assert_eq!(kind, Err(ErrorKind::ConnectionRefused), "{told:?}");
+    assert_eq!(told.queued.errno, nix::libc::ECONNREFUSED, "{told:?}");
+    assert_eq!(told.queued.origin, 2, "SO_EE_ORIGIN_ICMP: {told:?}");
+    assert_eq!(told.queued.icmp, (3, 3), "port unreachable: {told:?}");
+    assert_eq!(told.queued.destination, Some(told.closed), "{told:?}");
+}
+// ANCHOR_END: recverr_tells_unconnected_sockets
+
+// ANCHOR: connect_sends_nothing
+/// Myth: "`connect` on a UDP socket makes a connection". It sends nothing: the first datagram
+/// the peer receives is the first one the socket sends after connecting.
+#[test]
+fn connect_on_udp_sends_nothing() {
+    let first = within(LIMIT, "connect, then send", || {
+        connected::first_datagram_after_connect().unwrap()
+    });
+    assert_eq!(first, b"the first datagram");
+}
+// ANCHOR_END: connect_sends_nothing
 
 // ANCHOR: retries_survive_loss
 /// Against a server that drops 30% of requests and duplicates 20% of replies, a client with
