@@ -1,14 +1,19 @@
 //! socklab's tooling, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
 //!
 //! - `test-all`: every check an instructor's CI runs, in order, one line per step with its
-//!   time: formatting, tidy, clippy, tests, docs, benchmark builds, the book's includes, the
-//!   book; then a summary with every test that skipped itself, and why.
+//!   time: formatting, tidy, clippy, tests, the claims (each claim's test ran and passed in
+//!   that very test run), docs, benchmark builds, the book's checks, the book; then a summary
+//!   with every test that skipped itself, and why, and the total time against its budget.
 //! - `tidy`: the source tree's own rules (module tours, used anchors, `//!` on every file, no
 //!   trailing whitespace); fast, no build.
 //! - `book`: builds the book and prints where to open it.
-//! - `check-book`: only the book-against-code checks (fast, no build).
-//! - `bench`: every measurement against its real peer (iperf3, sockperf, tokio), written to
-//!   `book/src/benchmarks/results.md`; `--quick` for a smoke run (part of `test-all`).
+//! - `check-book`: only the book-against-code checks (fast, no build), ending with the claims'
+//!   count, `claims: N, proved: P, unproved: U`.
+//! - `claims`: writes the claims index, `book/src/claims.md`, from the claim tables.
+//! - `bench`: every measurement against its real peer (iperf3, sockperf, tokio), stored in
+//!   `book/src/benchmarks/figures.tsv` and rendered into the results page, the figures the
+//!   chapters include, and the README's goals; `--quick` for a smoke run (part of `test-all`),
+//!   `--render` to render again without measuring.
 //!
 //! The modules, one per job:
 //!
@@ -33,10 +38,11 @@ mod tidy;
 mod transcripts;
 
 use std::fs;
-use std::io;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::time::Instant;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use socklab_support::skip;
@@ -45,23 +51,50 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  test-all     formatting, tidy, clippy, tests, docs, bench builds, book checks and book build
+  test-all     formatting, tidy, clippy, tests, claims, docs, bench builds, book checks, book
   tidy         module tours, used anchors, `//!` on every .rs file, no trailing whitespace
   book         build the book and print where index.html is
-  check-book   check the book against the code (includes, anchors, chapters, links)
+  check-book   check the book against the code (includes, anchors, chapters, links, claims,
+               hand-typed figures, generated pages); prints `claims: N, proved: P, unproved: U`
+               options: --ran FILE (also check each claim's test ran in this captured
+               `cargo test` output; test-all writes target/socklab-test-output.txt)
+  claims       write the claims index, book/src/claims.md, from the claim tables
   student-kit DIR  write the course with the exercises' solutions replaced by todo!()
   student-kit-check  build a kit in target/ and check its grading tests fail on every stub
   transcripts  run the book's console transcripts and compare their output (Linux)
-  bench        measure everything against iperf3, sockperf and tokio; write the results page
-               options: --quick (one short round), --out DIR (default book/src/benchmarks)
+  bench        measure everything against iperf3, sockperf and tokio; store the figures and
+               write the results page, the chapters' figures and the README's goals
+               options: --quick (one short round), --out DIR (default book/src/benchmarks),
+               --render (measure nothing: write the pages again from the stored figures)
 ";
+
+/// Where `test-all` collects the skips of its tests (`socklab_support::skip`).
+pub const SKIPS: &str = "target/socklab-skips.txt";
+/// Where `test-all` keeps the output of its `cargo test`, for the claims step.
+pub const TEST_OUTPUT: &str = "target/socklab-test-output.txt";
+/// Where `test-all` writes each step's time and the total.
+pub const TIMES: &str = "target/socklab-test-all-times.txt";
+/// How long `test-all` may take on a 2-core machine; it warns beyond.
+const BUDGET: Duration = Duration::from_secs(15 * 60);
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test-all") => test_all(),
         Some("book") => build_book().map(|index| println!("book: {}", index.display())),
-        Some("check-book") => book::check(&root()).map(|()| println!("book checks passed")),
+        Some("check-book") => {
+            let ran = args
+                .iter()
+                .position(|a| a == "--ran")
+                .and_then(|i| args.get(i + 1))
+                .map(|f| root().join(f));
+            let claims = match &ran {
+                Some(file) => book::Claims::Ran(file),
+                None => book::Claims::Exists,
+            };
+            book::check(&root(), claims).map(|()| println!("book checks passed"))
+        }
+        Some("claims") => book::write_index(&root()),
         Some("tidy") => tidy::check(&root()).map(|()| println!("tidy checks passed")),
         Some("transcripts") => transcripts::run(&root(), None),
         Some("student-kit-check") => kit::check(&root(), cargo),
@@ -73,16 +106,18 @@ fn main() -> ExitCode {
         },
         Some("bench") => {
             let quick = args.iter().any(|a| a == "--quick");
+            let render = args.iter().any(|a| a == "--render");
             let out = args
                 .iter()
                 .position(|a| a == "--out")
                 .and_then(|i| args.get(i + 1))
-                .map_or_else(|| root().join("book/src/benchmarks"), PathBuf::from);
+                .map_or_else(|| root().join(bench::RESULTS), PathBuf::from);
             bench::run(
                 &root(),
                 cargo,
                 &bench::Options {
                     quick,
+                    render,
                     out,
                     skips: None,
                 },
@@ -130,6 +165,62 @@ fn run(mut cmd: Command) -> Result<()> {
     Ok(())
 }
 
+/// Runs a command to completion with its standard output and error merged, printed live and
+/// kept in `file`; fails if it does not exit with status 0.
+fn run_captured(mut cmd: Command, file: &Path) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let mut capture =
+        fs::File::create(file).with_context(|| format!("creating {}", file.display()))?;
+    // One pipe for both streams keeps cargo's `Running` lines (stderr) in order with the
+    // tests' results (stdout).
+    let (mut reader, writer) = io::pipe().context("creating a pipe")?;
+    cmd.stdout(writer.try_clone()?).stderr(writer);
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {shown}"))?;
+    drop(cmd); // Our copies of the writing end: the reader sees the end when the children's close.
+    let (done_tx, done_rx) = mpsc::channel();
+    let copier = std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        let result = loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    let mut out = io::stdout().lock();
+                    let written = out
+                        .write_all(&buf[..n])
+                        .and_then(|()| out.flush())
+                        .and_then(|()| capture.write_all(&buf[..n]));
+                    if let Err(e) = written {
+                        break Err(e);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        let _ = done_tx.send(result);
+    });
+    let status = child.wait()?;
+    // A process a test left running may still hold the pipe open: give the copy a bounded
+    // time to finish, then go on without it.
+    match done_rx.recv_timeout(Duration::from_secs(10)) {
+        Ok(copied) => {
+            copied.with_context(|| format!("copying the output into {}", file.display()))?;
+            let _ = copier.join();
+        }
+        Err(_) => eprintln!(
+            "xtask: warning: a process started by {shown} still holds its output open; \
+             {} may lack its last lines",
+            file.display()
+        ),
+    }
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
 /// One step of `test-all`: its name and what it does.
 type Step = (&'static str, Box<dyn FnOnce() -> Result<()>>);
 
@@ -137,12 +228,16 @@ fn test_all() -> Result<()> {
     let start = Instant::now();
     // Every test that cannot run here says so in this file (`socklab_support::skip`), and the
     // summary lists them: a skip that passes in silence would look like a proof.
-    let skips = root().join("target/socklab-skips.txt");
-    match fs::remove_file(&skips) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => {
-            return Err(e).with_context(|| format!("removing the old {}", skips.display()));
+    let skips = root().join(SKIPS);
+    // The claims step reads this run's test output only: an old one must not stand in for it.
+    let captured = root().join(TEST_OUTPUT);
+    for old in [&skips, &captured] {
+        match fs::remove_file(old) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("removing the old {}", old.display()));
+            }
+            _ => {}
         }
-        _ => {}
     }
     fs::create_dir_all(root().join("target"))?;
     fs::write(&skips, "").with_context(|| format!("creating {}", skips.display()))?;
@@ -176,13 +271,25 @@ fn test_all() -> Result<()> {
             // --no-fail-fast: one failing crate must not hide the rest. A student whose kit
             // still has todo!()s sees every grading test that fails *and* that everything
             // else passes; an instructor's CI log lists every failure at once.
+            // Its output is kept for the claims step.
             Box::new({
                 let skips = skips.clone();
+                let captured = captured.clone();
                 move || {
                     let mut cmd = with_args(cargo(), &["test", "--workspace", "--no-fail-fast"]);
                     cmd.env(skip::SKIPS_VAR, &skips);
-                    run(cmd)
+                    run_captured(cmd, &captured)
                 }
+            }),
+        ),
+        (
+            // Every claim of the book names a test; each must have run and passed just now
+            // (or said why it cannot run here). A claim whose test was renamed, deleted,
+            // ignored or broken fails here.
+            "claims",
+            Box::new({
+                let captured = captured.clone();
+                move || book::check_claims_ran(&root(), &captured)
             }),
         ),
         (
@@ -206,6 +313,7 @@ fn test_all() -> Result<()> {
                     let out = root().join("target/bench-quick");
                     let opts = bench::Options {
                         quick: true,
+                        render: false,
                         out,
                         skips: Some(skips),
                     };
@@ -213,7 +321,10 @@ fn test_all() -> Result<()> {
                 }
             }),
         ),
-        ("book-check", Box::new(|| book::check(&root()))),
+        (
+            "book-check",
+            Box::new(|| book::check(&root(), book::Claims::Skip)),
+        ),
         (
             "transcripts",
             Box::new({
@@ -224,7 +335,7 @@ fn test_all() -> Result<()> {
         ("student-kit", Box::new(|| kit::check(&root(), cargo))),
         (
             "book-build",
-            Box::new(move || book::build(&root(), mdbook.wait()?).map(drop)),
+            Box::new(move || book::build(&root(), mdbook.wait()?, book::Claims::Skip).map(drop)),
         ),
     ];
     let mut results = Vec::new();
@@ -250,7 +361,19 @@ fn test_all() -> Result<()> {
         eprintln!("  {line}");
     }
     let failed: Vec<_> = results.iter().filter(|r| !r.1).map(|r| r.0).collect();
-    eprintln!("  total {:.1}s", start.elapsed().as_secs_f64());
+    let total = start.elapsed();
+    eprintln!("  total {:.1}s", total.as_secs_f64());
+    if total > BUDGET {
+        eprintln!(
+            "  warning: over the budget of {} min for a 2-core machine",
+            BUDGET.as_secs() / 60
+        );
+    }
+    // The times as data, for whoever wants to quote them: nothing states them by hand.
+    let times = root().join(TIMES);
+    if let Err(e) = fs::write(&times, times_tsv(&results, total)) {
+        eprintln!("  (could not write {}: {e})", times.display());
+    }
     if failed.is_empty() {
         Ok(())
     } else {
@@ -276,6 +399,20 @@ fn skipped_lines(file: &Path) -> Vec<String> {
     }
 }
 
+/// Each step's outcome and seconds, then the total and the budget, tab-separated.
+fn times_tsv(results: &[(&str, bool, f64)], total: Duration) -> String {
+    let mut out = String::from("step\toutcome\tseconds\n");
+    for (name, ok, secs) in results {
+        out += &format!("{name}\t{}\t{secs:.1}\n", if *ok { "PASS" } else { "FAIL" });
+    }
+    out += &format!(
+        "total\t\t{:.1}\nbudget\t\t{}\n",
+        total.as_secs_f64(),
+        BUDGET.as_secs()
+    );
+    out
+}
+
 fn with_args(mut cmd: Command, args: &[&str]) -> Command {
     cmd.args(args);
     cmd
@@ -287,12 +424,41 @@ fn build_book() -> Result<PathBuf> {
     book::build(
         &root(),
         book::find_or_install(&root(), cargo, false)?.wait()?,
+        book::Claims::Exists,
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The times file lists each step, the total and the budget.
+    #[test]
+    fn times_are_written_as_data() {
+        let tsv = times_tsv(
+            &[("fmt", true, 1.25), ("test", false, 300.0)],
+            Duration::from_secs(301),
+        );
+        assert_eq!(
+            tsv,
+            "step\toutcome\tseconds\nfmt\tPASS\t1.2\ntest\tFAIL\t300.0\ntotal\t\t301.0\nbudget\t\t900\n"
+        );
+    }
+
+    /// The captured output holds both streams, and a failing command still fails.
+    #[test]
+    fn a_captured_command_keeps_both_streams() {
+        let file = std::env::temp_dir().join(format!("xtask-capture-{}", std::process::id()));
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo out; echo err >&2; echo out2"]);
+        run_captured(cmd, &file).unwrap();
+        let text = fs::read_to_string(&file).unwrap();
+        assert_eq!(text, "out\nerr\nout2\n");
+        let mut fails = Command::new("sh");
+        fails.args(["-c", "exit 3"]);
+        assert!(run_captured(fails, &file).is_err());
+        let _ = fs::remove_file(&file);
+    }
 
     /// The summary counts the recorded skips and gives each its reason; no file is no skips.
     #[test]

@@ -1,9 +1,8 @@
 //! Round-trip latency: chapter 1's blocking TCP pair and chapter 2's UDP pair, 64-byte
 //! ping-pong on one connection, against `sockperf ping-pong`; p50 and p99 round trips in µs.
 //! Each round runs the course's own `ping` client against its server, then sockperf's client
-//! against a fresh sockperf server; the medians of the rounds are tabulated.
+//! against a fresh sockperf server; the medians of the rounds are kept.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -12,40 +11,28 @@ use anyhow::{Context, Result};
 use socklab_support::process::{ServerProcess, spawn_server};
 use socklab_support::stats::Spread;
 
-use super::page::verdict;
-use super::{Findings, number_after, output, peers};
+use super::data::Latency;
+use super::{number_after, output, peers};
 
 /// How long a server of the course may take to print its `listening on ADDR` line.
 const START_LIMIT: Duration = Duration::from_secs(30);
 
-/// Measures and writes the latency section; without sockperf, the course's own figures are
-/// still measured and sockperf's columns say skipped.
+/// Measures the latency rows; without sockperf, the course's own figures are still measured
+/// and the peer is added to `missing`.
 pub fn measure(
     bin: &dyn Fn(&str) -> PathBuf,
     rounds: usize,
     seconds: u32,
     count: u32,
-    found: &mut Findings,
-) -> Result<()> {
-    let md = &mut found.md;
-    writeln!(
-        md,
-        "\n## Round-trip latency: chapters 1 and 2 against sockperf\n"
-    )?;
-    writeln!(
-        md,
-        "64-byte messages, ping-pong on one connection; round trips in µs, median of {rounds} round(s). sockperf's one-way figures are doubled.\n"
-    )?;
+    missing: &mut Vec<String>,
+) -> Result<Vec<Latency>> {
     let tcp = start(&bin("tcp-demo"))?;
     let udp = start(&bin("udp-demo"))?;
     let have_sockperf = peers::installed("sockperf");
     if !have_sockperf {
-        found.missing.push("sockperf (apt-get install sockperf)");
+        missing.push("sockperf (apt-get install sockperf)".into());
     }
-    writeln!(
-        md,
-        "| protocol | course p50 | course p99 | sockperf p50 | sockperf p99 | p50 ratio |\n|---|---:|---:|---:|---:|---:|"
-    )?;
+    let mut rows = Vec::new();
     for (proto, ours_bin, addr) in [
         ("TCP", "tcp-demo", tcp.addr()),
         ("UDP", "udp-demo", udp.addr()),
@@ -63,25 +50,13 @@ pub fn measure(
                 t99.push(b);
             }
         }
-        let (o50, o99) = (median(o50), median(o99));
-        if have_sockperf {
-            let (t50, t99) = (median(t50), median(t99));
-            writeln!(
-                md,
-                "| {proto} | {o50:.1} | {o99:.1} | {t50:.1} | {t99:.1} | {:.2} |",
-                o50 / t50
-            )?;
-            if proto == "TCP" {
-                found.goals.push(format!("Blocking TCP ping-pong p50 within 10% of sockperf's: **{}** ({:.2}x sockperf's round trip).", verdict(o50 <= 1.1 * t50), o50 / t50));
-            }
-        } else {
-            writeln!(
-                md,
-                "| {proto} | {o50:.1} | {o99:.1} | skipped | skipped | |"
-            )?;
-        }
+        rows.push(Latency {
+            proto: proto.to_string(),
+            ours: (median(o50), median(o99)),
+            sockperf: have_sockperf.then(|| (median(t50), median(t99))),
+        });
     }
-    Ok(())
+    Ok(rows)
 }
 
 /// The median of the rounds (there is at least one).

@@ -7,16 +7,21 @@
 //!   against `sockperf ping-pong`, p50 and p99. sockperf reports *one-way* latency (half the
 //!   round trip); its figures are doubled there so that both columns are round trips.
 //! - [`models`]: echo requests/s at 1 to 10,000 connections, chapter 7's `models` benchmark
-//!   (threads, select, poll, epoll, tokio), and its goals.
+//!   (threads, select, poll, epoll, tokio).
 //! - [`peers`]: the tools from outside the course: whether they are installed, starting and
 //!   reading sockperf.
-//! - [`page`]: the results page: the goals met or missed, the machine, the date, the tables.
+//! - [`data`]: the figures of a run, stored in `figures.tsv` (and the models benchmark's
+//!   `models.tsv`): the one source of every figure the bench writes anywhere.
+//! - [`page`]: what is rendered from them: the results page, the goals (also copied into the
+//!   README's generated block) and one include per figure for the chapters.
 //!
 //! A peer that is not installed is reported as skipped, with the command to install it (and,
 //! in `test-all`, listed among its skips). With `--quick` every measurement runs once,
 //! briefly: a smoke test that the harness works, part of `test-all`, which fails if any of
-//! the course's own figures is missing.
+//! the course's own figures is missing. `--render` measures nothing and writes every page
+//! again from the stored figures (after a change to the pages' format).
 
+mod data;
 mod latency;
 mod models;
 mod page;
@@ -29,30 +34,26 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use socklab_support::skip;
 
+use data::{Models, Run};
+
+/// Where the committed results live, relative to the workspace.
+pub const RESULTS: &str = "book/src/benchmarks";
+
 /// How a `cargo xtask bench` run is shaped.
 pub struct Options {
     /// One short round of everything.
     pub quick: bool,
-    /// Where results.md and the charts go.
+    /// Measure nothing: render every page again from the stored figures in `out`.
+    pub render: bool,
+    /// Where results.md, the generated includes, the stored figures and the charts go.
     pub out: PathBuf,
     /// Where to record the comparisons skipped for want of a peer (test-all's skips file).
     pub skips: Option<PathBuf>,
 }
 
-/// What the measurements add up to: the page's tables, the goals with their verdicts, and the
-/// peers that were missing.
-#[derive(Default)]
-pub struct Findings {
-    /// The measurement sections of the page, in order.
-    pub md: String,
-    /// One line per goal, "met" or "not met" with the figure.
-    pub goals: Vec<String>,
-    /// Peers that are not installed, with the command that installs them.
-    pub missing: Vec<&'static str>,
-}
-
-/// Runs every measurement and writes `results.md` (and, through the models benchmark,
-/// `models.md` and `models.svg`) into `opts.out`.
+/// Runs every measurement, stores the figures in `figures.tsv` (and, through the models
+/// benchmark, `models.tsv`, `models.md` and `models.svg`) in `opts.out`, and renders every
+/// page from them; into the README too when `out` is the book's own results folder.
 pub fn run(root: &Path, cargo: fn() -> Command, opts: &Options) -> Result<()> {
     let out = if opts.out.is_absolute() {
         opts.out.clone()
@@ -60,6 +61,15 @@ pub fn run(root: &Path, cargo: fn() -> Command, opts: &Options) -> Result<()> {
         root.join(&opts.out)
     };
     std::fs::create_dir_all(&out)?;
+    let readme = root.join("README.md");
+    let is_the_book =
+        std::fs::canonicalize(&out).ok() == std::fs::canonicalize(root.join(RESULTS)).ok();
+    let readme = is_the_book.then_some(readme.as_path());
+    if opts.render {
+        let tsv = std::fs::read_to_string(out.join("figures.tsv"))
+            .with_context(|| format!("reading {}", out.join("figures.tsv").display()))?;
+        return page::write(&out, &Run::parse(&tsv)?, &Models::load(&out), readme);
+    }
     let mut build = cargo();
     build.args([
         "build",
@@ -78,16 +88,21 @@ pub fn run(root: &Path, cargo: fn() -> Command, opts: &Options) -> Result<()> {
             .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
     };
     let (rounds, seconds) = if opts.quick { (1usize, 1u32) } else { (5, 2) };
-    let mut found = Findings::default();
-    throughput::measure(&bin("buffers-demo"), rounds, seconds, &mut found)?;
+    let mut run = Run {
+        date: page_date(),
+        machine: machine(),
+        quick: opts.quick,
+        rounds,
+        seconds,
+        ..Run::default()
+    };
+    run.throughput = throughput::measure(&bin("buffers-demo"), rounds, seconds, &mut run.missing)?;
     let count = if opts.quick { 2000 } else { 20_000 };
-    latency::measure(&bin, rounds, seconds, count, &mut found)?;
-    found
-        .goals
-        .extend(models::measure(cargo, &out, opts.quick)?);
-    page::write(&out, opts.quick, &found)?;
+    run.latency = latency::measure(&bin, rounds, seconds, count, &mut run.missing)?;
+    let models = models::measure(cargo, &out, opts.quick)?;
+    page::write(&out, &run, &models, readme)?;
     if let Some(file) = &opts.skips {
-        for peer in &found.missing {
+        for peer in &run.missing {
             skip::skip_into(
                 file,
                 "bench",
@@ -95,10 +110,82 @@ pub fn run(root: &Path, cargo: fn() -> Command, opts: &Options) -> Result<()> {
             );
         }
     }
-    if opts.quick && found.goals.iter().any(|g| g.contains("no figure")) {
+    if opts.quick
+        && page::goals(&run, &models)
+            .iter()
+            .any(page::Goal::lacks_a_figure)
+    {
         bail!("some of the course's own figures are missing");
     }
     Ok(())
+}
+
+/// What is wrong with the committed results: every page the bench renders must be exactly
+/// what it renders from the stored figures, and the README's block exactly the goals. A
+/// difference is a hand edit, or a format change not yet rendered.
+pub fn stale(root: &Path) -> Result<Vec<String>> {
+    let dir = root.join(RESULTS);
+    let fix = "run `cargo xtask bench --render` (or measure again: `cargo xtask bench`)";
+    let Ok(tsv) = std::fs::read_to_string(dir.join("figures.tsv")) else {
+        return Ok(vec![format!(
+            "{RESULTS}/figures.tsv is missing: the figures of the book come from it; run `cargo xtask bench`"
+        )]);
+    };
+    let run = Run::parse(&tsv)?;
+    let mut problems = Vec::new();
+    let files = page::render(&run, &Models::load(&dir));
+    for (name, text) in &files {
+        if std::fs::read_to_string(dir.join(name)).ok().as_deref() != Some(text.as_str()) {
+            problems.push(format!(
+                "{RESULTS}/{name} is not what the bench writes from figures.tsv and models.tsv (edited by hand?): {fix}"
+            ));
+        }
+    }
+    let readme = std::fs::read_to_string(root.join("README.md")).context("reading README.md")?;
+    let goals = &files
+        .iter()
+        .find(|(name, _)| *name == "generated/goals.md")
+        .expect("the goals are rendered")
+        .1;
+    match page::readme_block(&readme) {
+        Some(block) if block == goals => {}
+        Some(_) => problems.push(format!(
+            "README.md: the generated block differs from {RESULTS}/generated/goals.md (edited by hand?): {fix}"
+        )),
+        None => problems.push(
+            "README.md has no generated block for the goals (`<!-- generated:bench:start -->` ... `<!-- generated:bench:end -->`)".to_string(),
+        ),
+    }
+    Ok(problems)
+}
+
+/// The CPU, core count and kernel, as best this system says.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = Command::new("uname")
+        .arg("-sr")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {kernel}")
+}
+
+/// Today's date (UTC), from the system clock.
+fn page_date() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
 
 /// Runs `cmd` and returns its standard output, failing with its standard error.
@@ -130,6 +217,51 @@ fn number_after(text: &str, key: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A committed page or README block that differs from what the stored figures render is
+    /// reported with the command that fixes it; rendered again, nothing is reported.
+    #[test]
+    fn hand_edits_of_generated_pages_are_found() {
+        let root = std::env::temp_dir().join(format!("xtask-stale-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = root.join(RESULTS);
+        std::fs::create_dir_all(&dir).unwrap();
+        let readme = root.join("README.md");
+        let markers = format!(
+            "# R\n\n{}\n{}\n",
+            crate::book::figures::GENERATED_START,
+            crate::book::figures::GENERATED_END
+        );
+        std::fs::write(&readme, &markers).unwrap();
+        assert!(stale(&root).unwrap()[0].contains("figures.tsv is missing"));
+        let run = Run {
+            date: "2026-11-24".into(),
+            machine: "m".into(),
+            rounds: 1,
+            seconds: 1,
+            ..Run::default()
+        };
+        page::write(&dir, &run, &Models::default(), Some(&readme)).unwrap();
+        assert_eq!(stale(&root).unwrap(), Vec::<String>::new());
+
+        let results = dir.join("results.md");
+        let page = std::fs::read_to_string(&results).unwrap();
+        std::fs::write(&results, page.replace("Benchmark results", "Results")).unwrap();
+        let text = std::fs::read_to_string(&readme).unwrap();
+        std::fs::write(&readme, text.replace("2026-11-24", "2026-11-25")).unwrap();
+        let problems = stale(&root).unwrap();
+        let _ = std::fs::remove_dir_all(&root);
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("book/src/benchmarks/results.md is not what the bench writes")
+        );
+        assert!(
+            problems[0].ends_with(
+                "run `cargo xtask bench --render` (or measure again: `cargo xtask bench`)"
+            )
+        );
+        assert!(problems[1].starts_with("README.md: the generated block differs"));
+    }
 
     /// Figures are read from the tools' own output formats.
     #[test]

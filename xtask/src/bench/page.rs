@@ -1,77 +1,670 @@
-//! The results page, `results.md`: the goals met or missed, the machine and the date, the
-//! measurement sections, and chapter 7's table and chart. The page is regenerated on every
-//! run; the analysis of what the figures mean lives in the hand-written chapters it links to.
+//! What the bench writes, all rendered from the stored figures ([`super::data`]) and nothing
+//! else, so that a page and the figures it was made from cannot disagree:
+//!
+//! - `results.md`: the results page, with the machine, the goals, and every table;
+//! - `generated/goals.md`: the goals met or missed, included by the results page and copied
+//!   verbatim into the README between its `generated:bench` markers;
+//! - `generated/figures.md`: one anchor per figure, so that a chapter states a measured figure
+//!   by including it (`#include benchmarks/generated/figures.md:NAME`) rather than typing it.
+//!
+//! The analysis of what the figures mean lives in the hand-written chapters the page links to.
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
-use super::Findings;
+use super::data::{Models, Run};
+use crate::book::figures::{GENERATED_END, GENERATED_START};
 
-/// The verdict on a goal, as the page prints it.
-pub fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "not met" }
+/// The tokio runtime every model is compared with.
+const TOKIO: &str = "tokio current-thread";
+
+/// A goal's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Met,
+    NotMet,
+    /// A peer was missing.
+    NotMeasured,
 }
 
-/// Writes `results.md` into `out`.
-pub fn write(out: &Path, quick: bool, found: &Findings) -> Result<()> {
-    let machine = machine();
-    let mut page = format!(
-        "# Benchmark results\n\nWritten by `cargo xtask bench{}` on {} ({machine}). Absolute figures vary \
-         between machines and runs; the ratios, taken in one run, are what to compare.\n\n## Goals\n\n",
-        if quick { " --quick" } else { "" },
-        today()
+/// One of the course's goals, checked against a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Goal {
+    pub goal: String,
+    pub verdict: Verdict,
+    /// The figure, or why there is none.
+    pub result: String,
+}
+
+impl Goal {
+    fn new(goal: &str, met: bool, result: String) -> Goal {
+        Goal {
+            goal: goal.to_string(),
+            verdict: if met { Verdict::Met } else { Verdict::NotMet },
+            result,
+        }
+    }
+
+    /// `**met**: 101%`.
+    fn verdict_and_result(&self) -> String {
+        let v = match self.verdict {
+            Verdict::Met => "**met**",
+            Verdict::NotMet => "**not met**",
+            Verdict::NotMeasured => "not measured",
+        };
+        format!("{v}: {}", self.result)
+    }
+
+    /// Whether a figure of the course's own is missing (a failure of `--quick`).
+    pub fn lacks_a_figure(&self) -> bool {
+        self.result.contains("no figure")
+    }
+}
+
+/// The event-loop model compared with tokio: epoll where there is one, else poll.
+fn event_model(models: &Models) -> &'static str {
+    if models.cells.iter().any(|c| c.model == "epoll") {
+        "epoll"
+    } else {
+        "poll"
+    }
+}
+
+/// The course's goals, checked against the run.
+pub fn goals(run: &Run, models: &Models) -> Vec<Goal> {
+    let mut goals = Vec::new();
+    let throughput_goal = "Bulk throughput at default buffers at least 90% of iperf3's";
+    goals.push(
+        match run.throughput.iter().find(|t| t.buffer_kib.is_none()) {
+            Some(t) => {
+                let ratio = t.ours.median / t.iperf3.median;
+                Goal::new(
+                    throughput_goal,
+                    ratio >= 0.9,
+                    format!("{:.0}%", 100.0 * ratio),
+                )
+            }
+            None => Goal {
+                goal: throughput_goal.into(),
+                verdict: Verdict::NotMeasured,
+                result: "iperf3 is not installed".into(),
+            },
+        },
     );
-    for g in &found.goals {
-        writeln!(page, "- {g}")?;
+    let latency_goal = "Blocking TCP ping-pong p50 within 10% of sockperf's";
+    match run.latency.iter().find(|l| l.proto == "TCP") {
+        Some(l) => goals.push(match l.sockperf {
+            Some((t50, _)) => {
+                let ratio = l.ours.0 / t50;
+                Goal::new(
+                    latency_goal,
+                    ratio <= 1.1,
+                    format!("{ratio:.2}x sockperf's round trip"),
+                )
+            }
+            None => Goal {
+                goal: latency_goal.into(),
+                verdict: Verdict::NotMeasured,
+                result: "sockperf is not installed".into(),
+            },
+        }),
+        None => goals.push(Goal::new(latency_goal, false, "no figure".into())),
     }
-    if !found.missing.is_empty() {
-        writeln!(
+    let ev = event_model(models);
+    let counts = models.counts();
+    let mut rps = Vec::new();
+    let mut p99 = Vec::new();
+    let mut gaps = Vec::new();
+    for &c in &counts {
+        match (models.get(ev, c), models.get(TOKIO, c)) {
+            (Some(e), Some(t)) => {
+                rps.push(e.rps / t.rps);
+                p99.push(e.p99_us / t.p99_us);
+            }
+            _ => gaps.push(format!("no figure at {} connections", thousands(c as f64))),
+        }
+    }
+    let span = match (counts.first(), counts.last()) {
+        (Some(a), Some(b)) => format!(
+            "at {} to {} connections",
+            thousands(*a as f64),
+            thousands(*b as f64)
+        ),
+        _ => String::new(),
+    };
+    let range_or_gap = |ratios: &[f64]| {
+        if counts.is_empty() {
+            "no figure".to_string()
+        } else if !gaps.is_empty() {
+            gaps.join(", ")
+        } else {
+            // Three decimals: a ratio of 0.998 fails "at least" but would print as 1.00.
+            format!("{} of tokio's, {span}", range(ratios, 3))
+        }
+    };
+    goals.push(Goal::new(
+        &format!("{ev} at least matches tokio current-thread in requests/s"),
+        gaps.is_empty() && !counts.is_empty() && rps.iter().all(|r| *r >= 1.0),
+        range_or_gap(&rps),
+    ));
+    goals.push(Goal::new(
+        &format!("{ev}'s p99 latency no worse than tokio current-thread's"),
+        gaps.is_empty() && !counts.is_empty() && p99.iter().all(|r| *r <= 1.0),
+        range_or_gap(&p99),
+    ));
+    if let (Some(a), Some(b)) = (models.get(ev, 100), models.get(ev, 10_000)) {
+        let ratio = b.rps / a.rps;
+        goals.push(Goal::new(
+            &format!("{ev} at 10,000 connections within 20% of its requests/s at 100"),
+            ratio >= 0.8,
+            format!("{:.0}%", 100.0 * ratio),
+        ));
+    }
+    if let Some((_, _, kib)) = &models.memory {
+        goals.push(Goal::new(
+            "Memory per idle connection under 16 KiB",
+            *kib < 16.0,
+            format!("{kib:.2} KiB of user-space RSS"),
+        ));
+    }
+    goals
+}
+
+/// `1.00 to 1.09x` (with `decimals`), or `1.03x` when all are equal at that precision.
+fn range(ratios: &[f64], decimals: usize) -> String {
+    let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = (format!("{lo:.decimals$}"), format!("{hi:.decimals$}"));
+    if lo == hi {
+        format!("{lo}x")
+    } else {
+        format!("{lo} to {hi}x")
+    }
+}
+
+/// `97,958`: a whole number with thousands separated.
+pub fn thousands(n: f64) -> String {
+    let digits = format!("{:.0}", n.round());
+    let (sign, digits) = match digits.strip_prefix('-') {
+        Some(d) => ("-", d.to_string()),
+        None => ("", digits),
+    };
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}")
+}
+
+/// The line that says which run this is.
+fn provenance(run: &Run) -> String {
+    format!(
+        "Measured by `cargo xtask bench{}` on {} ({}).",
+        if run.quick { " --quick" } else { "" },
+        run.date,
+        run.machine
+    )
+}
+
+/// `generated/goals.md`, also the README's generated block.
+pub fn goals_page(run: &Run, goals: &[Goal]) -> String {
+    let mut out = format!(
+        "<!-- Written by `cargo xtask bench` from its stored figures; do not edit: \
+         `cargo xtask check-book` compares every copy with them. -->\n{}\n\n\
+         | Goal | Result |\n|---|---|\n",
+        provenance(run)
+    );
+    for g in goals {
+        let _ = writeln!(out, "| {} | {} |", g.goal, g.verdict_and_result());
+    }
+    out
+}
+
+/// `results.md`.
+pub fn results_page(run: &Run) -> String {
+    let mut page = String::from(
+        "# Benchmark results\n\n\
+         <!-- Written by `cargo xtask bench`; do not edit. -->\n\
+         {{#include generated/goals.md}}\n\n\
+         Absolute figures vary between machines and runs; the ratios, taken in one run, are what \
+         to compare. What the figures mean, and what was tried where a goal is missed: \
+         [chapter 3](../ch03-buffers.md) for throughput, \
+         [chapter 7](../ch07-multiplex.md#measurements-every-model-side-by-side) for the I/O \
+         models.\n",
+    );
+    if !run.missing.is_empty() {
+        let _ = writeln!(
             page,
-            "- Not measured, peer missing: {}.",
-            found.missing.join(", ")
-        )?;
+            "\nNot measured, peer missing: {}.",
+            run.missing.join(", ")
+        );
     }
-    // The page is regenerated on every run, so the analysis of missed goals lives in the
-    // hand-written chapters; point at it.
-    page += "\nWhat the figures mean, and what was tried where a goal is missed: \
-             [chapter 3](../ch03-buffers.md) for throughput, \
-             [chapter 7](../ch07-multiplex.md#measurements-every-model-side-by-side) for the \
-             I/O models.\n\n";
-    page += &found.md;
-    page += "\n## Echo requests/s per model (chapter 7)\n\n{{#include models.md}}\n\n![requests/s against connections](models.svg)\n";
-    std::fs::write(out.join("results.md"), page)?;
-    eprintln!("xtask: wrote {}", out.join("results.md").display());
+    let _ = write!(
+        page,
+        "\n## Bulk throughput: chapter 3 against iperf3\n\n\
+         One stream, 128 KiB writes, {} s per run, {} alternating round(s); Gbit/s, median (min to max).\n\n",
+        run.seconds, run.rounds
+    );
+    if run.throughput.is_empty() {
+        page += "Skipped: iperf3 is not installed (`apt-get install iperf3`).\n";
+    } else {
+        page += "| buffers | iperf3 | buffers-demo | ratio |\n|---|---:|---:|---:|\n";
+        for t in &run.throughput {
+            let label = t
+                .buffer_kib
+                .map_or("default (autotuned)".to_string(), |b| format!("{b} KiB"));
+            let (i, o) = (t.iperf3, t.ours);
+            let _ = writeln!(
+                page,
+                "| {label} | {:.2} ({:.2} to {:.2}) | {:.2} ({:.2} to {:.2}) | {:.0}% |",
+                i.median,
+                i.min,
+                i.max,
+                o.median,
+                o.min,
+                o.max,
+                100.0 * o.median / i.median
+            );
+        }
+    }
+    let _ = write!(
+        page,
+        "\n## Round-trip latency: chapters 1 and 2 against sockperf\n\n\
+         64-byte messages, ping-pong on one connection; round trips in µs, median of {} round(s). \
+         sockperf's one-way figures are doubled.\n\n\
+         | protocol | course p50 | course p99 | sockperf p50 | sockperf p99 | p50 ratio |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+        run.rounds
+    );
+    for l in &run.latency {
+        let (o50, o99) = l.ours;
+        let _ = match l.sockperf {
+            Some((t50, t99)) => writeln!(
+                page,
+                "| {} | {o50:.1} | {o99:.1} | {t50:.1} | {t99:.1} | {:.2} |",
+                l.proto,
+                o50 / t50
+            ),
+            None => writeln!(
+                page,
+                "| {} | {o50:.1} | {o99:.1} | skipped | skipped | |",
+                l.proto
+            ),
+        };
+    }
+    page += "\n## Echo requests/s per model (chapter 7)\n\n{{#include models.md}}\n\n\
+             ![requests/s against connections](models.svg)\n";
+    page
+}
+
+/// The short names figures are known by: `threads (ch. 1)` is `threads`.
+fn slug(model: &str) -> String {
+    match model {
+        "threads (ch. 1)" => "threads".into(),
+        "tokio current-thread" => "tokio_ct".into(),
+        "tokio multi-thread" => "tokio_mt".into(),
+        other => other.replace(['-', ' '], "_"),
+    }
+}
+
+/// `1.00, 1.09, 1.04 and 1.03`.
+fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// `generated/figures.md`: every figure a page may state, one anchor each.
+pub fn figures_page(run: &Run, models: &Models) -> String {
+    let mut figures: Vec<(String, String, String)> = Vec::new();
+    let mut add = |name: String, what: String, value: String| figures.push((name, what, value));
+    add(
+        "run_date".into(),
+        "the day of the run (UTC)".into(),
+        run.date.clone(),
+    );
+    add(
+        "run_machine".into(),
+        "CPU, cores and kernel of the run".into(),
+        run.machine.clone(),
+    );
+    add(
+        "run_rounds".into(),
+        "rounds of the throughput and latency runs".into(),
+        run.rounds.to_string(),
+    );
+    for t in &run.throughput {
+        let key = t
+            .buffer_kib
+            .map_or("default".to_string(), |b| format!("{b}_kib"));
+        let at = t.buffer_kib.map_or("default buffers".to_string(), |b| {
+            format!("{b} KiB buffers")
+        });
+        add(
+            format!("throughput_{key}_ratio"),
+            format!("buffers-demo's bulk throughput over iperf3's, {at}"),
+            format!("{:.0}%", 100.0 * t.ours.median / t.iperf3.median),
+        );
+        add(
+            format!("throughput_{key}_ours"),
+            format!("buffers-demo's bulk throughput (median), {at}"),
+            format!("{:.2} Gbit/s", t.ours.median),
+        );
+        add(
+            format!("throughput_{key}_iperf3"),
+            format!("iperf3's throughput (median), {at}"),
+            format!("{:.2} Gbit/s", t.iperf3.median),
+        );
+    }
+    for l in &run.latency {
+        let p = l.proto.to_lowercase();
+        add(
+            format!("{p}_p50"),
+            format!("{} ping-pong round trip, p50", l.proto),
+            format!("{:.1} µs", l.ours.0),
+        );
+        add(
+            format!("{p}_p99"),
+            format!("{} ping-pong round trip, p99", l.proto),
+            format!("{:.1} µs", l.ours.1),
+        );
+        if let Some((t50, _)) = l.sockperf {
+            add(
+                format!("{p}_p50_vs_sockperf"),
+                format!("{} p50 round trip over sockperf's", l.proto),
+                format!("{:.2}x", l.ours.0 / t50),
+            );
+        }
+    }
+    let counts = models.counts();
+    if !counts.is_empty() {
+        let shown: Vec<String> = counts.iter().map(|c| thousands(*c as f64)).collect();
+        add(
+            "models_counts".into(),
+            "the connection counts of the models table".into(),
+            list(&shown),
+        );
+    }
+    if let Some((rounds, time)) = &models.rounds_time {
+        add(
+            "models_rounds".into(),
+            "rounds of the models table".into(),
+            rounds.clone(),
+        );
+        add(
+            "models_time_per_cell".into(),
+            "how long each cell of the models table ran".into(),
+            time.clone(),
+        );
+    }
+    for model in models.models() {
+        let s = slug(model);
+        let ratios = |f: &dyn Fn(&super::data::ModelCell) -> f64| -> Vec<Option<f64>> {
+            counts
+                .iter()
+                .map(|&c| Some(f(models.get(model, c)?) / f(models.get(TOKIO, c)?)))
+                .collect()
+        };
+        for (what, key, rs) in [
+            ("requests/s", "rps", ratios(&|c| c.rps)),
+            ("p99 latency", "p99", ratios(&|c| c.p99_us)),
+        ] {
+            if model == TOKIO {
+                continue;
+            }
+            let shown: Vec<String> = rs
+                .iter()
+                .map(|r| r.map_or("n/a".to_string(), |r| format!("{r:.2}")))
+                .collect();
+            add(
+                format!("{s}_{key}_vs_tokio"),
+                format!("{model}'s {what} over tokio current-thread's, at each connection count"),
+                list(&shown),
+            );
+            let known: Vec<f64> = rs.iter().flatten().copied().collect();
+            if !known.is_empty() {
+                add(
+                    format!("{s}_{key}_vs_tokio_range"),
+                    format!("the range of {model}'s {what} over tokio current-thread's"),
+                    range(&known, 2),
+                );
+            }
+        }
+        if let (Some(a), Some(b)) = (models.get(model, 100), models.get(model, 10_000)) {
+            add(
+                format!("{s}_10000_of_100"),
+                format!("{model}'s requests/s at 10,000 connections over its figure at 100"),
+                format!("{:.0}%", 100.0 * b.rps / a.rps),
+            );
+        }
+    }
+    // The course's own event loops (not threads, not tokio).
+    let many: Vec<f64> = models
+        .cells
+        .iter()
+        .filter(|c| {
+            c.connections >= 1000
+                && ["select", "poll", "epoll", "epoll-et"].contains(&c.model.as_str())
+        })
+        .map(|c| c.rps)
+        .collect();
+    if !many.is_empty() {
+        let lo = many.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = many.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        add(
+            "event_loops_rps_from_1000".into(),
+            "the range of the course's event loops' requests/s (select, poll, epoll, epoll-et) at 1,000 connections and more".into(),
+            if thousands(lo) == thousands(hi) {
+                thousands(lo)
+            } else {
+                format!("{} to {}", thousands(lo), thousands(hi))
+            },
+        );
+    }
+    if let Some((model, idle, kib)) = &models.memory {
+        add(
+            "memory_per_idle_connection".into(),
+            format!(
+                "user-space memory per idle connection, {model} at {} connections",
+                thousands(*idle as f64)
+            ),
+            format!("{kib:.2} KiB"),
+        );
+    }
+    let mut out = String::from(
+        "<!-- Written by `cargo xtask bench` from its stored figures; do not edit. Each figure of \
+         the last run has an anchor; a page states it by including that anchor (see \"Figures in \
+         the text\" on the instructors' page). -->\n\n# Figures of the last benchmark run\n\n",
+    );
+    out += &provenance(run);
+    out += "\n";
+    for (name, what, value) in figures {
+        let _ = write!(
+            out,
+            "\n<!-- {what} -->\n<!-- ANCHOR: {name} -->\n{value}\n<!-- ANCHOR_END: {name} -->\n"
+        );
+    }
+    out
+}
+
+/// Every file the bench renders, relative to its output folder, with its text.
+pub fn render(run: &Run, models: &Models) -> Vec<(&'static str, String)> {
+    let goals = goals(run, models);
+    vec![
+        ("results.md", results_page(run)),
+        ("generated/goals.md", goals_page(run, &goals)),
+        ("generated/figures.md", figures_page(run, models)),
+    ]
+}
+
+/// `readme` with the text between its generated markers replaced by `block`; `None` if it
+/// has no markers.
+pub fn readme_with_block(readme: &str, block: &str) -> Option<String> {
+    let start = readme.find(GENERATED_START)?;
+    let body = start + GENERATED_START.len();
+    let end = body + readme[body..].find(GENERATED_END)?;
+    Some(format!("{}\n{block}{}", &readme[..body], &readme[end..]))
+}
+
+/// The text between the README's generated markers, as [`readme_with_block`] writes it.
+pub fn readme_block(readme: &str) -> Option<&str> {
+    let start = readme.find(GENERATED_START)? + GENERATED_START.len();
+    let end = start + readme[start..].find(GENERATED_END)?;
+    Some(
+        readme[start..end]
+            .strip_prefix('\n')
+            .unwrap_or(&readme[start..end]),
+    )
+}
+
+/// Writes every rendered file into `out`, and, when `readme` is given, the goals into its
+/// generated block.
+pub fn write(out: &Path, run: &Run, models: &Models, readme: Option<&Path>) -> Result<()> {
+    std::fs::create_dir_all(out.join("generated"))?;
+    std::fs::write(out.join("figures.tsv"), run.to_tsv())?;
+    let files = render(run, models);
+    for (name, text) in &files {
+        std::fs::write(out.join(name), text).with_context(|| format!("writing {name}"))?;
+        eprintln!("xtask: wrote {}", out.join(name).display());
+    }
+    if let Some(path) = readme {
+        let text = std::fs::read_to_string(path)?;
+        let Some(new) = readme_with_block(&text, &files[1].1) else {
+            bail!(
+                "{} has no `{GENERATED_START}` ... `{GENERATED_END}` block for the goals",
+                path.display()
+            );
+        };
+        std::fs::write(path, new)?;
+        eprintln!("xtask: wrote the goals into {}", path.display());
+    }
     Ok(())
 }
 
-/// The CPU, core count and kernel, as best this system says.
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = Command::new("uname")
-        .arg("-sr")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    format!("{cpu}, {cores} cores, {kernel}")
-}
+#[cfg(test)]
+mod tests {
+    use super::super::data::{Latency, Spread3, Throughput};
+    use super::*;
 
-/// Today's date (UTC), from the system clock.
-fn today() -> String {
-    Command::new("date")
-        .args(["-u", "+%Y-%m-%d"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
+    fn run() -> Run {
+        Run {
+            date: "2026-11-24".into(),
+            machine: "AMD EPYC, 2 cores".into(),
+            quick: false,
+            rounds: 5,
+            seconds: 2,
+            throughput: vec![Throughput {
+                buffer_kib: None,
+                iperf3: Spread3 {
+                    median: 27.11,
+                    min: 25.0,
+                    max: 30.0,
+                },
+                ours: Spread3 {
+                    median: 27.31,
+                    min: 22.0,
+                    max: 31.0,
+                },
+            }],
+            latency: vec![Latency {
+                proto: "TCP".into(),
+                ours: (20.4, 43.0),
+                sockperf: Some((19.2, 36.2)),
+            }],
+            missing: vec![],
+        }
+    }
+
+    fn models(tsv_rows: &str) -> Models {
+        Models::parse(
+            &format!("model\tconnections\trequests_per_sec\tp50_us\tp99_us\n{tsv_rows}"),
+            "Server memory per idle connection (epoll, 10000 connections): 0.18 KiB of RSS\n",
+        )
+    }
+
+    /// The goals follow the figures: met, not met, and "no figure" when a row is missing.
+    #[test]
+    fn goals_follow_the_figures() {
+        let m = models(
+            "epoll\t1\t100\t1\t2\ntokio current-thread\t1\t90\t1\t3\nepoll\t100\t110\t1\t4\ntokio current-thread\t100\t100\t1\t3\n",
+        );
+        let g = goals(&run(), &m);
+        let shown: Vec<String> = g
+            .iter()
+            .map(|g| format!("{}: {}", g.goal, g.verdict_and_result()))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                "Bulk throughput at default buffers at least 90% of iperf3's: **met**: 101%",
+                "Blocking TCP ping-pong p50 within 10% of sockperf's: **met**: 1.06x sockperf's round trip",
+                "epoll at least matches tokio current-thread in requests/s: **met**: 1.100 to 1.111x of tokio's, at 1 to 100 connections",
+                "epoll's p99 latency no worse than tokio current-thread's: **not met**: 0.667 to 1.333x of tokio's, at 1 to 100 connections",
+                "Memory per idle connection under 16 KiB: **met**: 0.18 KiB of user-space RSS",
+            ]
+        );
+        let gap = goals(&run(), &models("epoll\t1\t100\t1\t2\n"));
+        assert!(
+            gap[2].lacks_a_figure() && gap[2].verdict == Verdict::NotMet,
+            "{gap:?}"
+        );
+        let none = goals(&run(), &Models::default());
+        assert!(none[2].lacks_a_figure());
+    }
+
+    /// Each figure gets an anchor with its value; lists and ranges read as prose.
+    #[test]
+    fn figures_have_anchors() {
+        let m = models(
+            "epoll\t100\t129684\t1\t2\ntokio current-thread\t100\t119210\t1\t3\nepoll\t10000\t100033\t1\t2\ntokio current-thread\t10000\t97212\t1\t2\n",
+        );
+        let page = figures_page(&run(), &m);
+        let figure = |name: &str| {
+            let start = format!("<!-- ANCHOR: {name} -->\n");
+            let at = page
+                .find(&start)
+                .unwrap_or_else(|| panic!("no {name} in {page}"))
+                + start.len();
+            page[at..].lines().next().unwrap().to_string()
+        };
+        assert_eq!(figure("throughput_default_ratio"), "101%");
+        assert_eq!(figure("tcp_p50_vs_sockperf"), "1.06x");
+        assert_eq!(figure("epoll_rps_vs_tokio"), "1.09 and 1.03");
+        assert_eq!(figure("epoll_rps_vs_tokio_range"), "1.03 to 1.09x");
+        assert_eq!(figure("epoll_10000_of_100"), "77%");
+        assert_eq!(figure("models_counts"), "100 and 10,000");
+        assert_eq!(figure("memory_per_idle_connection"), "0.18 KiB");
+        assert_eq!(
+            figure("event_loops_rps_from_1000"),
+            "100,033",
+            "tokio is not one of them"
+        );
+        assert!(
+            !page.contains("{{#"),
+            "no include directive for the includes check to misread"
+        );
+    }
+
+    /// The README's block is replaced between its markers, and read back the same.
+    #[test]
+    fn the_readme_block_is_replaced() {
+        let readme =
+            format!("# R\n\nBefore.\n\n{GENERATED_START}\nold\n{GENERATED_END}\n\nAfter.\n");
+        let new = readme_with_block(&readme, "| a | b |\n").unwrap();
+        assert_eq!(
+            new,
+            format!("# R\n\nBefore.\n\n{GENERATED_START}\n| a | b |\n{GENERATED_END}\n\nAfter.\n")
+        );
+        assert_eq!(readme_block(&new), Some("| a | b |\n"));
+        assert_eq!(readme_with_block("no markers", "x"), None);
+        assert_eq!(thousands(1234567.4), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+    }
 }

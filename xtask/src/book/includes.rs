@@ -33,10 +33,14 @@ pub fn parse(text: &str) -> Vec<Include<'_>> {
     for (line_no, line) in text.lines().enumerate() {
         let mut rest = line;
         while let Some(start) = rest.find("{{#") {
+            let escaped = rest[..start].ends_with('\\');
             let after = &rest[start + 3..];
             let Some(end) = after.find("}}") else { break };
             let directive = after[..end].trim();
             rest = &after[end + 2..];
+            if escaped {
+                continue; // `\{{#include x}}` is mdBook's way to show a directive as text.
+            }
             let Some(arg) = directive
                 .strip_prefix("include ")
                 .or_else(|| directive.strip_prefix("rustdoc_include "))
@@ -114,10 +118,10 @@ mod tests {
     }
 
     /// Includes are found with their anchors; line ranges and other directives are not
-    /// anchors.
+    /// anchors; an escaped directive is text.
     #[test]
     fn includes_are_parsed() {
-        let page = "text\n{{#include ../a.rs:walk}} and {{#include b.rs}}\n{{#include c.rs:10:20}}\n{{#title x}}\n";
+        let page = "text\n{{#include ../a.rs:walk}} and {{#include b.rs}}\n{{#include c.rs:10:20}}\n{{#title x}} `\\{{#include shown.rs}}`\n";
         assert_eq!(
             parse(page),
             vec![

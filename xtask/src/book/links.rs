@@ -35,8 +35,10 @@ pub fn check(root: &Path, page: &Path, text: &str, problems: &mut Vec<String>) {
     }
 }
 
-/// The ids mdBook gives the headings of a page: the heading's text, lower-cased, spaces turned
-/// into `-`, and everything but letters, digits, `-` and `_` dropped; repeats get `-1`, `-2`...
+/// The ids a link may point at on a page. mdBook gives each heading one: the heading's text,
+/// lower-cased, spaces turned into `-`, and everything but letters, digits, `-` and `_`
+/// dropped; repeats get `-1`, `-2`... An HTML element's `id="..."` is one too (the claims
+/// index anchors each claim with `<a id="crate.test"></a>`).
 fn heading_ids(text: &str) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     let mut bases: Vec<String> = Vec::new();
@@ -45,7 +47,17 @@ fn heading_ids(text: &str) -> Vec<String> {
         if line.trim_start().starts_with("```") {
             in_fence = !in_fence;
         }
-        if in_fence || !line.starts_with('#') {
+        if in_fence {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(i) = rest.find(" id=\"") {
+            let after = &rest[i + 5..];
+            let Some(end) = after.find('"') else { break };
+            ids.push(after[..end].to_string());
+            rest = &after[end..];
+        }
+        if !line.starts_with('#') {
             continue;
         }
         let title = line.trim_start_matches('#').trim();
@@ -95,13 +107,14 @@ mod tests {
     /// Heading ids follow mdBook's rule, skipping code blocks.
     #[test]
     fn heading_ids_match_mdbook() {
-        let page = "# 1. Blocking TCP\n## `write` may be short\n```\n# not a heading\n```\n## Ports in use, and SO_REUSEADDR\n";
+        let page = "# 1. Blocking TCP\n## `write` may be short\n```\n# not a heading <a id=\"no\">\n```\n## Ports in use, and SO_REUSEADDR\n| <a id=\"tcp-demo.x\"></a>`x` |\n";
         assert_eq!(
             heading_ids(page),
             vec![
                 "1-blocking-tcp",
                 "write-may-be-short",
-                "ports-in-use-and-so_reuseaddr"
+                "ports-in-use-and-so_reuseaddr",
+                "tcp-demo.x"
             ]
         );
     }
