@@ -41,11 +41,7 @@ fn one_blocking_thread_waits_on_one_socket_select_waits_on_many() {
     // ... and all that time the other request was waiting to be read.
     talking.set_nonblocking(true).unwrap();
     let mut buf = [0u8; 16];
-    assert_eq!(
-        talking.peek(&mut buf).unwrap(),
-        7,
-        "the request sat unread"
-    );
+    assert_eq!(talking.peek(&mut buf).unwrap(), 7, "the request sat unread");
 
     // The readiness way: one call waits on both and names the ready one.
     let mut select = Select;

@@ -108,7 +108,14 @@ pub fn registry(root: &Path) -> Result<Registry> {
             others.push(rel);
         }
     }
-    let listed: Vec<String> = reg.pages.iter().map(|(p, _)| p.clone()).collect();
+    // The generated index is listed in SUMMARY.md but is not a page of claims: reading its rows
+    // would let a stale row keep itself alive.
+    let listed: Vec<String> = reg
+        .pages
+        .iter()
+        .map(|(p, _)| p.clone())
+        .filter(|p| p != INDEX)
+        .collect();
     let mut code = Code::new(root);
     for (rel, is_listed) in listed
         .into_iter()
