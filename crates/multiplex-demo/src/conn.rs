@@ -1,7 +1,7 @@
 //! One connection of the event loop: a small state machine with a frame [`Decoder`] for what
 //! comes in and an [`Outbox`] for what goes out, both bounded byte queues.
 //!
-//! A visit to a ready connection ([`Conn::service`]) reads until `read(2)` says `WouldBlock`,
+//! A visit to a ready connection (`Conn::service`) reads until `read(2)` says `WouldBlock`,
 //! echoes every complete frame into the outbox, and writes until `write(2)` says
 //! `WouldBlock`. Two rules keep it safe and live:
 //!
@@ -12,7 +12,7 @@
 //!   outbox), never neither, which is the state that once stalled a full-duplex client.
 //! - **Fair, but never stranded.** A visit makes at most [`ROUNDS`] read-write rounds, so one
 //!   busy client cannot starve the others; if it stops with work left it says so
-//!   ([`Visit::more`]) and the loop comes back to it before sleeping. With edge-triggered
+//!   (`Visit::more`) and the loop comes back to it before sleeping. With edge-triggered
 //!   epoll that matters: the kernel will not report those waiting bytes a second time.
 
 use std::io::ErrorKind;

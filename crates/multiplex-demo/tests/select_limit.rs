@@ -47,6 +47,12 @@ fn select_refuses_descriptors_beyond_fd_setsize_and_poll_does_not() {
     early
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    // `connect` returns when the kernel has completed the handshake; the server's `accept`
+    // may come later. Only once it has, is the early client's descriptor below the limit.
+    socklab_support::wait::until(Duration::from_secs(20), "the early client accepted", || {
+        select_stats.accepted.load(Ordering::Relaxed) == 1
+    })
+    .unwrap();
     let filler = open_files(fd_setsize()).unwrap();
 
     let echo = |addr| {
