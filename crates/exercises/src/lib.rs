@@ -16,10 +16,14 @@
 //! - [`ch6`]: read and write deadlines, recomputed per call.
 //! - [`ch7`]: readiness and the edge-triggered drain rule.
 //! - [`ch8`]: Unix domain sockets: a stale socket file, passing a descriptor.
+//! - [`ch9`]: peer-to-peer: delivering each broadcast once, a handshake with a deadline.
 //! - [`ch10`]: names and dual-stack: trying each address, `IPV6_V6ONLY`.
+//! - [`ch11`]: io_uring's bookkeeping: tags that route completions, the send after a partial
+//!   send.
 
 pub mod ch1;
 pub mod ch10;
+pub mod ch11;
 pub mod ch2;
 pub mod ch3;
 pub mod ch4;
@@ -27,3 +31,4 @@ pub mod ch5;
 pub mod ch6;
 pub mod ch7;
 pub mod ch8;
+pub mod ch9;

@@ -462,3 +462,116 @@ fn ch10_listen_both_families() {
         assert_eq!(seen.ip().to_string(), "::1");
     });
 }
+
+/// 11.1: tags follow the layout (slot, generation, operation), round-trip at the edges,
+/// differ for a new generation of the same slot, and an unknown operation is refused.
+#[test]
+fn ch11_tag() {
+    use ch11::Op;
+    assert_eq!(ch11::tag(7, 3, Op::Recv), (7 << 32) | (3 << 8) | 1);
+    for (slot, generation, op) in [
+        (0, 0, Op::Recv),
+        (7, 3, Op::Send),
+        (u32::MAX, u16::MAX, Op::Cancel),
+        (1 << 31, 1, Op::Recv),
+    ] {
+        let t = ch11::tag(slot, generation, op);
+        assert_eq!(ch11::untag(t), Some((slot, generation, op)), "{t:#x}");
+    }
+    assert_ne!(ch11::tag(7, 3, Op::Recv), ch11::tag(7, 4, Op::Recv));
+    assert_eq!(ch11::untag((7 << 32) | (3 << 8) | 9), None);
+}
+
+/// 11.2: against a kernel that sends a random part of each buffer (sometimes none, sometimes
+/// all) while echoes keep arriving, every byte goes out once, in order; a count larger than
+/// the buffer is refused.
+#[test]
+fn ch11_next_send() {
+    let mut rng = socklab_support::data::Generator::new(11);
+    let (mut queued, mut sent_all, mut outbox) = (Vec::new(), Vec::new(), Vec::new());
+    let mut in_flight: Option<Vec<u8>> = None;
+    for _ in 0..500 {
+        let mut echo = vec![0u8; rng.size(0, 300)];
+        rng.fill(&mut echo);
+        queued.extend_from_slice(&echo);
+        outbox.extend_from_slice(&echo);
+        in_flight = match in_flight.take() {
+            None if outbox.is_empty() => None,
+            None => Some(std::mem::take(&mut outbox)),
+            Some(buf) => {
+                let sent = rng.size(0, buf.len());
+                sent_all.extend_from_slice(&buf[..sent]);
+                let next = ch11::next_send(buf, sent, &mut outbox).unwrap();
+                assert!(outbox.is_empty(), "everything queued joins the next send");
+                next
+            }
+        };
+    }
+    while let Some(buf) = in_flight.take() {
+        sent_all.extend_from_slice(&buf);
+        let all = buf.len();
+        in_flight = ch11::next_send(buf, all, &mut outbox).unwrap();
+    }
+    assert!(sent_all == queued, "every byte once, in order");
+    let err = ch11::next_send(vec![1, 2, 3], 4, &mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidData);
+}
+
+/// 9.1: each message is new once and its copies are not; the memory never holds more than its
+/// capacity, and forgets the oldest name first.
+#[test]
+fn ch9_first_time() {
+    let mut d = ch9::Dedup::new(3);
+    assert!(d.first_time(1, 1));
+    assert!(!d.first_time(1, 1), "a copy");
+    assert!(d.first_time(2, 1), "another origin");
+    assert!(d.first_time(1, 2), "another sequence number");
+    assert!(!d.first_time(2, 1));
+    assert!(d.first_time(3, 1));
+    assert_eq!(d.len(), 3);
+    assert!(!d.first_time(3, 1), "the newest is remembered");
+    assert!(d.first_time(1, 1), "the oldest was forgotten");
+    for seq in 0..1000 {
+        assert!(d.first_time(9, seq));
+    }
+    assert_eq!(d.len(), 3, "bounded");
+}
+
+/// 9.2: both ends learn each other's id; a silent peer ends in `TimedOut`, not before the
+/// timeout; a frame of another shape and a peer claiming our id are `InvalidData`; a peer
+/// that closes is `UnexpectedEof`.
+#[test]
+fn ch9_handshake() {
+    use std::net::Shutdown;
+    use tcp_demo::frame::write_frame;
+    within(LIMIT, "handshakes", || {
+        let (mut a, mut b) = pair();
+        let other = thread::spawn(move || ch9::handshake(&mut b, 2, SOON));
+        assert_eq!(ch9::handshake(&mut a, 1, SOON).unwrap(), 2);
+        assert_eq!(other.join().unwrap().unwrap(), 1);
+
+        let (mut a, _silent) = pair();
+        let wait = Duration::from_millis(200);
+        let started = Instant::now();
+        let err = ch9::handshake(&mut a, 1, wait).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert!(started.elapsed() >= wait, "gave up early");
+
+        let (mut a, mut b) = pair();
+        write_frame(&mut b, b"hello").unwrap();
+        let err = ch9::handshake(&mut a, 1, SOON).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidData, "{err}");
+
+        let (mut a, mut b) = pair();
+        let mut impostor = vec![ch9::HELLO];
+        impostor.extend_from_slice(&1u64.to_be_bytes());
+        write_frame(&mut b, &impostor).unwrap();
+        let err = ch9::handshake(&mut a, 1, SOON).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidData, "{err}");
+
+        let (mut a, b) = pair();
+        b.shutdown(Shutdown::Write).unwrap();
+        let err = ch9::handshake(&mut a, 1, SOON).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnexpectedEof, "{err}");
+    });
+}
