@@ -24,12 +24,29 @@ pub fn run(root: &Path, skips: Option<&Path>) -> Result<()> {
     let cargo_path =
         std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
     let pages = root.join("book/src/*.md");
+    // Transcripts of programs that need the wire lab live apart, in `book/src/on-the-wire/`
+    // (the chapters include them), and run only where a program can make labs.
+    let wire_pages = root.join("book/src/on-the-wire/*.md");
+    let wire = socklab_wire::Lab::available_to_programs();
+    if let Err(no_lab) = &wire {
+        let (name, reason) = (
+            "transcripts in book/src/on-the-wire/",
+            format!("no wire lab: {no_lab}"),
+        );
+        match skips {
+            Some(file) => skip::skip_into(file, name, &reason),
+            None => eprintln!("xtask: {name} skipped: {reason}"),
+        }
+    }
     let skips = skips.map(|f| f.to_string_lossy().into_owned());
     // trycmd reports a mismatch by panicking, as it would in a #[test]; make that this step's error.
     std::panic::catch_unwind(move || {
         let cases = trycmd::TestCases::new();
+        cases.case(pages);
+        if wire.is_ok() {
+            cases.case(wire_pages);
+        }
         cases
-            .case(pages)
             .register_bin("cargo", trycmd::schema::Bin::Path(cargo_path))
             .timeout(std::time::Duration::from_secs(120));
         if let Some(file) = skips {

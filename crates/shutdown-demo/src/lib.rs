@@ -23,6 +23,8 @@
 //! - [`server`]: the half-close server of the `server` subcommand: a thread per client,
 //!   bounded in connections, size and time (a whole-request deadline against slow senders),
 //!   and a clean stop on Ctrl-C.
+//! - [`wire`]: the FINs and RSTs themselves: the close experiments again on the wire lab,
+//!   every packet recorded (`demo --wire`).
 //! - [`demo`]: the narrated tour that `cargo run -p shutdown-demo` prints.
 
 pub mod demo;
@@ -33,6 +35,7 @@ pub mod reset;
 pub mod server;
 pub mod sigpipe;
 pub mod states;
+pub mod wire;
 
 use std::io;
 use std::net::TcpStream;

@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ use socklab_support::{Narrator, cli};
                   directions vs close, RST, EPIPE and SO_LINGER.",
     after_help = "Examples:\n  \
         cargo run -p shutdown-demo\n  \
+        cargo run -p shutdown-demo -- demo --wire --pcap close.pcap\n  \
         cargo run -p shutdown-demo -- server --addr 127.0.0.1:7000\n  \
         echo hello | cargo run -p shutdown-demo -- client --addr 127.0.0.1:7000"
 )]
@@ -37,7 +39,15 @@ struct Args {
 #[derive(Subcommand)]
 enum Command {
     /// The narrated tour (the default).
-    Demo,
+    Demo {
+        /// Run the close experiments on the wire lab instead (two network namespaces and a
+        /// recorded link; Linux), each followed by its packets in tcpdump's notation.
+        #[arg(long)]
+        wire: bool,
+        /// With --wire, also save the packets shown to FILE (pcap: `tcpdump -nr FILE`).
+        #[arg(long, value_name = "FILE", requires = "wire")]
+        pcap: Option<PathBuf>,
+    },
     /// Reads each request until the client half-closes, then replies with it and closes.
     Server {
         /// Address to listen on (HOST:PORT, names work); port 0 picks a free port.
@@ -75,8 +85,22 @@ enum Command {
 
 fn main() -> ExitCode {
     cli::run("shutdown-demo", || {
-        match Args::parse().command.unwrap_or(Command::Demo) {
-            Command::Demo => Ok(shutdown_demo::demo::run(&Narrator::stdout())?),
+        let demo = Command::Demo {
+            wire: false,
+            pcap: None,
+        };
+        match Args::parse().command.unwrap_or(demo) {
+            Command::Demo { wire: false, .. } => Ok(shutdown_demo::demo::run(&Narrator::stdout())?),
+            Command::Demo { wire: true, pcap } => {
+                // Without root, become root of a user namespace of our own, which the kernel
+                // allows only while the process has one thread: now, before anything starts
+                // one. If it fails, the lab says why below.
+                let _ = socklab_wire::enter_user_namespace();
+                Ok(shutdown_demo::wire::demo(
+                    &Narrator::stdout(),
+                    pcap.as_deref(),
+                )?)
+            }
             Command::Server {
                 addr,
                 max_connections,

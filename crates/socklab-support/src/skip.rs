@@ -64,13 +64,14 @@ fn record(file: Option<PathBuf>, name: &str, reason: &str) {
     let line = format!("SKIPPED {name}: {}", reason.replace('\n', " "));
     eprintln!("{line}");
     if let Some(path) = file {
-        // O_APPEND writes of one short line are atomic enough for test processes that skip at
-        // the same moment; a failure to record is printed but does not fail the test.
+        // One write(2) per line, with O_APPEND: lines from tests that skip at the same moment
+        // do not interleave (`writeln!` would make two writes, and did run lines together).
+        // A failure to record is printed but does not fail the test.
         let written = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .and_then(|mut f| writeln!(f, "{line}"));
+            .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()));
         if let Err(e) = written {
             eprintln!(
                 "(could not record the skip in {}: {e})",

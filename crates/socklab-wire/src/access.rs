@@ -22,6 +22,12 @@ use std::sync::OnceLock;
 /// itself again.
 pub const CHILD_VAR: &str = "SOCKLAB_WIRE_IN_USERNS";
 
+/// Set (to anything but `0`), the lab reports itself unavailable, with this variable as the
+/// reason: how the tests check what a program says on a machine where no lab can be made, and
+/// how to see what a course run looks like there (`SOCKLAB_WIRE_FORCE_UNAVAILABLE=1 cargo
+/// xtask test-all`).
+pub const FORCE_UNAVAILABLE_VAR: &str = "SOCKLAB_WIRE_FORCE_UNAVAILABLE";
+
 /// Why no lab can be made in this process, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unavailable {
@@ -49,7 +55,25 @@ impl From<Unavailable> for io::Error {
 /// Whether this process can make labs; the answer is worked out once and remembered.
 pub fn check() -> Result<(), Unavailable> {
     static ANSWER: OnceLock<Result<(), Unavailable>> = OnceLock::new();
-    ANSWER.get_or_init(probe).clone()
+    ANSWER
+        .get_or_init(|| match std::env::var(FORCE_UNAVAILABLE_VAR) {
+            Ok(v) if v != "0" => Err(unavailable(
+                format!("{FORCE_UNAVAILABLE_VAR} is set (the lab is switched off on purpose)"),
+                format!("unset {FORCE_UNAVAILABLE_VAR}"),
+            )),
+            _ => probe(),
+        })
+        .clone()
+}
+
+/// Whether a *program* can make labs: one that calls [`enter_user_namespace`] first thing in
+/// `main`, as the chapters' demos do with `--wire`. It can wherever this process can, and also
+/// where this process cannot only because it is not root and unprivileged user namespaces work.
+pub fn check_for_programs() -> Result<(), Unavailable> {
+    match check() {
+        Err(u) if u.user_namespace_works => Ok(()),
+        answer => answer,
+    }
 }
 
 fn unavailable(reason: impl Into<String>, fix: impl Into<String>) -> Unavailable {

@@ -14,13 +14,19 @@
 //!   and this copy returns.
 //! - Where no lab can be made, the test is reported skipped with the exact reason and fix
 //!   (`socklab_support::skip`), never passed in silence.
+//!
+//! A test that runs a *program* with a lab (a chapter's `demo --wire`) asks
+//! [`programs_can_make_labs`] instead; and [`compare_with_tcpdump`] checks that `tcpdump -r`
+//! reads a saved pcap file as the same packets the trace printed.
 
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use socklab_support::process;
 use socklab_support::skip::skip;
 
-use crate::access::CHILD_VAR;
+use crate::access::{self, CHILD_VAR};
 use crate::impair::LinkConfig;
 use crate::lab::Lab;
 
@@ -84,4 +90,103 @@ fn rerun_in_user_namespace(name: &str) {
         "{path}: failed when re-run in a user namespace (exit code {:?})",
         out.code
     );
+}
+
+/// Whether test `name` can run a program that makes labs (one that calls
+/// [`crate::enter_user_namespace`] first, as the demos' `--wire` does); if not, the test is
+/// reported skipped with the reason, and returns.
+pub fn programs_can_make_labs(name: &str) -> bool {
+    match access::check_for_programs() {
+        Ok(()) => true,
+        Err(u) => {
+            skip(name, &format!("no wire lab: {u}"));
+            false
+        }
+    }
+}
+
+// ANCHOR: compare_with_tcpdump
+/// Has `tcpdump -nr pcap` print the file and asserts that it prints, packet for packet, the
+/// lines `ours` (trace lines, as `Packet`'s `Display` writes them): the same text after the
+/// time, except that tcpdump prints the SYNs' sequence numbers absolute where the trace
+/// prints them relative (so of a SYN only the flags and options are compared), and knows
+/// nothing of the link's verdicts (`[dropped: cut]`). Without tcpdump, or where tcpdump will
+/// not run, test `name` is reported skipped for this comparison.
+pub fn compare_with_tcpdump(name: &str, ours: &[String], pcap: &Path) {
+    if Command::new("tcpdump").arg("--version").output().is_err() {
+        skip(
+            name,
+            "tcpdump is not installed (`sudo apt-get install tcpdump`): the pcap file was not \
+             compared with the trace",
+        );
+        return;
+    }
+    let out = Command::new("tcpdump")
+        .args(["-n", "-r"])
+        .arg(pcap)
+        .output()
+        .expect("tcpdump ran a moment ago");
+    let complaint = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && complaint.contains("Couldn't change to") {
+        // Run as root, tcpdump switches to another user after opening the file; inside a user
+        // namespace (the lab without root) no other user exists, and it gives up.
+        skip(
+            name,
+            "tcpdump will not run as root of a user namespace (it cannot switch users there): \
+             run the tests as root to compare the trace with tcpdump",
+        );
+        return;
+    }
+    assert!(out.status.success(), "tcpdump -r failed: {complaint}");
+    let theirs = String::from_utf8_lossy(&out.stdout);
+    let theirs: Vec<&str> = theirs.lines().collect();
+    println!(
+        "ours:\n{}\ntcpdump's:\n{}",
+        ours.join("\n"),
+        theirs.join("\n")
+    );
+    assert_eq!(ours.len(), theirs.len(), "not the same number of packets");
+    for (ours, theirs) in ours.iter().zip(&theirs) {
+        // Both start with a time; what follows it must be the same.
+        let (_, ours) = ours
+            .split_once(' ')
+            .expect("a trace line starts with a time");
+        let (_, theirs) = theirs
+            .split_once(' ')
+            .expect("a tcpdump line starts with a time");
+        let ours = ours.split(" [dropped: ").next().unwrap_or(ours);
+        let ours = ours.strip_suffix(" [duplicated]").unwrap_or(ours);
+        let flags_and_options = |line: &str| {
+            let flags = line.split(", ").next().unwrap_or(line).to_string();
+            let options = line.split_once("options").map(|(_, o)| o.to_string());
+            (flags, options)
+        };
+        if flags_and_options(ours).0.contains("Flags [S") {
+            assert_eq!(flags_and_options(ours), flags_and_options(theirs));
+        } else {
+            assert_eq!(ours, theirs);
+        }
+    }
+}
+// ANCHOR_END: compare_with_tcpdump
+
+/// The trace lines in a program's output (`0.000123 IP ...`, however indented), trimmed: what
+/// a demo printed of the packets, to compare with a pcap file it saved.
+pub fn trace_lines(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            let Some((time, rest)) = line.split_once(' ') else {
+                return false;
+            };
+            let time_like = time.split_once('.').is_some_and(|(s, us)| {
+                !s.is_empty()
+                    && us.len() == 6
+                    && s.bytes().chain(us.bytes()).all(|b| b.is_ascii_digit())
+            });
+            time_like && (rest.starts_with("IP ") || rest.starts_with("IP6 "))
+        })
+        .map(String::from)
+        .collect()
 }

@@ -403,6 +403,20 @@ impl Trace {
         self.only(|p| p.involves_port(port))
     }
 
+    /// The packets of this trace and of `other` (a trace of the same lab), in the order they
+    /// reached the link: to gather the packets several experiments printed into one pcap file.
+    pub fn merge(&self, other: &Trace) -> Trace {
+        let mut packets = self.packets.clone();
+        packets.extend(other.packets.iter().cloned());
+        // Stable: packets that reached the link at the same instant keep their order.
+        packets.sort_by_key(|p| p.time);
+        Trace {
+            packets,
+            unrecorded: self.unrecorded.max(other.unrecorded),
+            started: self.started,
+        }
+    }
+
     /// The TCP segments, with their packets.
     pub fn tcp(&self) -> impl Iterator<Item = (&Packet, &Tcp)> {
         self.packets.iter().filter_map(|p| p.tcp().map(|t| (p, t)))

@@ -3,10 +3,8 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::Command;
 use std::time::Duration;
 
-use socklab_support::skip::skip;
 use socklab_support::{wait, within};
 use socklab_wire::{Lab, LinkConfig, testing};
 
@@ -52,13 +50,6 @@ fn converse(lab: &Lab) {
 /// the trace relative, so only their flags and options are compared).
 #[test]
 fn trace_lines_match_tcpdump() {
-    if Command::new("tcpdump").arg("--version").output().is_err() {
-        skip(
-            "trace_lines_match_tcpdump",
-            "tcpdump is not installed (`sudo apt-get install tcpdump`)",
-        );
-        return;
-    }
     let Some(lab) = testing::lab("trace_lines_match_tcpdump", LinkConfig::default()) else {
         return;
     };
@@ -66,48 +57,9 @@ fn trace_lines_match_tcpdump() {
     let trace = lab.trace();
     let path = std::env::temp_dir().join(format!("socklab-wire-{}.pcap", std::process::id()));
     trace.save_pcap(&path).unwrap();
-    let out = Command::new("tcpdump")
-        .args(["-n", "-r"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&path);
-    let complaint = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() && complaint.contains("Couldn't change to") {
-        // Run as root, tcpdump switches to another user after opening the file; inside a user
-        // namespace (the lab without root) no other user exists, and it gives up.
-        skip(
-            "trace_lines_match_tcpdump",
-            "tcpdump will not run as root of a user namespace (it cannot switch users there): \
-             run the tests as root to compare the trace with tcpdump",
-        );
-        return;
-    }
-    assert!(out.status.success(), "{complaint}");
-    let theirs = String::from_utf8(out.stdout).unwrap();
-    let theirs: Vec<&str> = theirs.lines().collect();
     let ours: Vec<String> = trace.iter().map(|p| p.to_string()).collect();
-    println!(
-        "ours:\n{}\ntcpdump's:\n{}",
-        ours.join("\n"),
-        theirs.join("\n")
-    );
-    assert_eq!(ours.len(), theirs.len());
-    for ((packet, ours), theirs) in trace.iter().zip(&ours).zip(&theirs) {
-        // Both start with a time; what follows it must be the same.
-        let (_, ours) = ours.split_once(' ').unwrap();
-        let (_, theirs) = theirs.split_once(' ').unwrap();
-        if packet.tcp().is_some_and(|t| t.flags.syn) {
-            let flags_and_options = |line: &str| {
-                let flags = line.split(", ").next().unwrap().to_string();
-                let options = line.split_once("options").map(|(_, o)| o.to_string());
-                (flags, options)
-            };
-            assert_eq!(flags_and_options(ours), flags_and_options(theirs));
-        } else {
-            assert_eq!(ours, theirs);
-        }
-    }
+    testing::compare_with_tcpdump("trace_lines_match_tcpdump", &ours, &path);
+    let _ = std::fs::remove_file(&path);
 }
 // ANCHOR_END: trace_lines_match_tcpdump
 

@@ -19,6 +19,8 @@
 //!   shut every open connection down (chapters 3 and 5 reuse it).
 //! - [`client`]: the matching blocking client.
 //! - [`reuse`]: binding a port that is taken (`EADDRINUSE`) and what `SO_REUSEADDR` changes.
+//! - [`wire`]: the segments themselves: the handshake and the writes again on the wire lab,
+//!   every packet recorded (`demo --wire`).
 //! - [`demo`]: the narrated tour that `cargo run -p tcp-demo` prints.
 
 pub mod client;
@@ -29,6 +31,7 @@ pub mod lifecycle;
 pub mod reuse;
 pub mod server;
 pub mod stream;
+pub mod wire;
 
 pub use client::Client;
 pub use frame::{FrameError, MAX_FRAME};

@@ -7,6 +7,7 @@
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use tcp_demo::{Client, Server, ServerConfig};
                   the connection life cycle, byte streams, framing and SO_REUSEADDR.",
     after_help = "Examples:\n  \
         cargo run -p tcp-demo\n  \
+        cargo run -p tcp-demo -- demo --wire --pcap handshake.pcap\n  \
         cargo run -p tcp-demo -- server --addr 127.0.0.1:7878\n  \
         cargo run -p tcp-demo -- client --addr 127.0.0.1:7878 hello world"
 )]
@@ -36,7 +38,16 @@ struct Args {
 #[derive(Subcommand)]
 enum Command {
     /// The narrated tour (the default).
-    Demo,
+    Demo {
+        /// Run the handshake and write experiments on the wire lab instead (two network
+        /// namespaces and a recorded link; Linux), each followed by its packets in tcpdump's
+        /// notation.
+        #[arg(long)]
+        wire: bool,
+        /// With --wire, also save the packets shown to FILE (pcap: `tcpdump -nr FILE`).
+        #[arg(long, value_name = "FILE", requires = "wire")]
+        pcap: Option<PathBuf>,
+    },
     /// A thread-per-connection echo server for length-prefixed frames.
     Server {
         /// Address to listen on (HOST:PORT, a name such as localhost works); port 0 picks a free
@@ -84,8 +95,21 @@ enum Command {
 
 fn main() -> ExitCode {
     cli::run("tcp-demo", || {
-        match Args::parse().command.unwrap_or(Command::Demo) {
-            Command::Demo => Ok(tcp_demo::demo::run(&Arc::new(Narrator::stdout()))?),
+        let demo = Command::Demo {
+            wire: false,
+            pcap: None,
+        };
+        match Args::parse().command.unwrap_or(demo) {
+            Command::Demo { wire: false, .. } => {
+                Ok(tcp_demo::demo::run(&Arc::new(Narrator::stdout()))?)
+            }
+            Command::Demo { wire: true, pcap } => {
+                // Without root, become root of a user namespace of our own, which the kernel
+                // allows only while the process has one thread: now, before anything starts
+                // one. If it fails, the lab says why below.
+                let _ = socklab_wire::enter_user_namespace();
+                Ok(tcp_demo::wire::demo(&Narrator::stdout(), pcap.as_deref())?)
+            }
             Command::Server {
                 addr,
                 max_connections,
