@@ -55,7 +55,17 @@ impl Client {
         }
         .parse()
         .map_err(io::Error::other)?;
-        let socket = UdpSocket::bind(local)?;
+        Self::with_socket(UdpSocket::bind(local)?, server, per_try, tries)
+    }
+
+    /// Like [`Client::new`], on a socket the caller has bound (on a host of the wire lab,
+    /// say, whose loopback cannot reach the server).
+    pub fn with_socket(
+        socket: UdpSocket,
+        server: SocketAddr,
+        per_try: Duration,
+        tries: u32,
+    ) -> io::Result<Self> {
         socket.connect(server)?; // Only the server's datagrams, and ICMP errors, reach us.
         // A zero timeout is refused by std ("no timeout" to the kernel): wait at least 1 µs.
         let per_try = per_try.max(Duration::from_micros(1));
