@@ -8,6 +8,18 @@
 //! multi-thread runtimes as the production reference (tokio is a dev-dependency, used only
 //! here). The load is the crate's own generator, in a child process, so clients and server do
 //! not share a descriptor limit; every model gets the same load.
+//!
+//! Where this process may use two CPUs or more, the servers run on one and the load generator
+//! on another (`sched_setaffinity(2)`), so that they do not take turns on one core. Two
+//! options add to the table, both given by `cargo xtask bench`:
+//!
+//! - `--uring PATH`: chapter 11's io_uring server, the `uring-demo` binary at PATH (it cannot
+//!   run in this process: uring-demo depends on this crate), started as its own process on
+//!   the servers' CPU; where io_uring is unavailable its row says why.
+//! - `--syscalls`: system calls per request for every model and connection count, counted by
+//!   `strace -c -f` attached to the server over a fixed load, each server run for it as a
+//!   process of its own (this benchmark with `--serve MODEL`; see `support/syscalls.rs`);
+//!   skipped loudly where strace is missing or may not attach.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -21,8 +33,19 @@ use multiplex_demo::Api;
 use multiplex_demo::load::{raise_fd_limit, rss_bytes};
 use multiplex_demo::server::{self, Config};
 use socklab_support::Narrator;
+use socklab_support::process::{ServerProcess, spawn_server};
 use socklab_support::stats::Spread;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[path = "support/syscalls.rs"]
+mod syscalls;
+
+use syscalls::Pinning;
+
+/// The io_uring server's binary (`--uring PATH`).
+static URING: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+/// The CPUs of the servers and of the load generator, when pinned.
+static PINNING: std::sync::OnceLock<Option<Pinning>> = std::sync::OnceLock::new();
 
 /// The servers compared.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,6 +54,16 @@ enum Model {
     Event(Api),
     TokioCurrentThread,
     TokioMultiThread,
+    /// Chapter 11's server, a process of its own.
+    Uring,
+}
+
+/// A freshly started server: where it listens, the event loop's counters, and, for the io_uring
+/// server, its process (killed when this is dropped).
+struct Server {
+    addr: SocketAddr,
+    stats: Option<Arc<server::Stats>>,
+    _process: Option<ServerProcess>,
 }
 
 impl Model {
@@ -40,14 +73,25 @@ impl Model {
             Model::Event(api) => api.name().into(),
             Model::TokioCurrentThread => "tokio current-thread".into(),
             Model::TokioMultiThread => "tokio multi-thread".into(),
+            Model::Uring => "io_uring".into(),
         }
     }
 
     /// Starts a fresh server; returns its address and, for event loops, how many connections
     /// it refused for want of descriptor numbers (select).
-    fn start(self, connections: usize) -> (SocketAddr, Option<Arc<server::Stats>>) {
+    fn start(self, connections: usize) -> Server {
+        if self == Model::Uring {
+            return match start_uring(connections) {
+                Ok(process) => Server {
+                    addr: process.addr().parse().expect("the server's address"),
+                    stats: None,
+                    _process: Some(process),
+                },
+                Err(why) => panic!("io_uring server: {why}"),
+            };
+        }
         let listener = server::listen(([127, 0, 0, 1], 0).into()).expect("listen");
-        match self {
+        let (addr, stats) = match self {
             Model::Threaded => {
                 let config = tcp_demo::ServerConfig {
                     max_connections: connections + 16,
@@ -73,8 +117,37 @@ impl Model {
                 tokio_server(listener, self == Model::TokioMultiThread),
                 None,
             ),
+            Model::Uring => unreachable!("started above"),
+        };
+        Server {
+            addr,
+            stats,
+            _process: None,
         }
     }
+}
+
+/// Starts the `uring-demo server` binary given with `--uring` for `connections` connections;
+/// `Err` carries what it said when it could not start (io_uring unavailable here).
+fn start_uring(connections: usize) -> Result<ServerProcess, String> {
+    let bin = URING.get().ok_or("no --uring PATH given")?;
+    let errors = std::env::temp_dir().join(format!("models-uring-{}.err", std::process::id()));
+    let file = std::fs::File::create(&errors).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "server",
+        "--addr",
+        "127.0.0.1:0",
+        "--max-connections",
+        &(connections + 16).to_string(),
+    ])
+    .stderr(file);
+    let started = spawn_server(&mut cmd, Duration::from_secs(30)).map_err(|e| {
+        let said = std::fs::read_to_string(&errors).unwrap_or_default();
+        format!("{} ({e})", said.trim())
+    });
+    let _ = std::fs::remove_file(&errors);
+    started
 }
 
 /// The echo protocol served by tokio: read a header, read the payload, write both back with
@@ -141,19 +214,30 @@ struct Cell {
 }
 
 fn load(addr: SocketAddr, connections: usize, time: &str) -> Option<Cell> {
-    let out = Command::new(env!("CARGO_BIN_EXE_multiplex-demo"))
+    load_with(addr, connections, &["--time", time])
+}
+
+/// Runs the load generator, on its own CPU when pinned, with `stop` (`--time T` or
+/// `--requests N`).
+fn load_with(addr: SocketAddr, connections: usize, stop: &[&str]) -> Option<Cell> {
+    let child = Command::new(env!("CARGO_BIN_EXE_multiplex-demo"))
         .args([
             "load",
             "--addr",
             &addr.to_string(),
             "-c",
             &connections.to_string(),
-            "--time",
-            time,
         ])
+        .args(stop)
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .ok()?;
+    if let Some(Some(p)) = PINNING.get() {
+        p.load(child.id());
+    }
+    let out = child.wait_with_output().ok()?;
     let line = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
         eprintln!(
@@ -200,7 +284,7 @@ fn load(addr: SocketAddr, connections: usize, time: &str) -> Option<Cell> {
 /// Memory the server process gains per idle connection, with `n` connections held open by a
 /// child process.
 fn rss_per_idle_connection(model: Model, n: usize) -> Option<f64> {
-    let (addr, _) = model.start(n);
+    let addr = model.start(n).addr;
     let before = rss_bytes()?;
     let mut child = Command::new(env!("CARGO_BIN_EXE_multiplex-demo"))
         .args([
@@ -225,8 +309,38 @@ fn rss_per_idle_connection(model: Model, n: usize) -> Option<f64> {
     Some(after.saturating_sub(before) as f64 / n as f64)
 }
 
+/// `--serve MODEL [--connections C]`: this benchmark's server of MODEL alone, in this process,
+/// until killed; it prints `listening on ADDR` first. The system-call counts run each server
+/// this way.
+fn serve(name: &str, connections: Option<usize>) {
+    let models = [
+        Model::Threaded,
+        Model::TokioCurrentThread,
+        Model::TokioMultiThread,
+    ]
+    .into_iter()
+    .chain(Api::available().into_iter().map(Model::Event));
+    let Some(model) = models.into_iter().find(|m| m.name() == name) else {
+        eprintln!("--serve: no model named {name:?}");
+        std::process::exit(2);
+    };
+    let server = model.start(connections.unwrap_or(10_000));
+    println!("listening on {}", server.addr);
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    // Serve until killed: the threads do the work, this one has nothing left to do.
+    loop {
+        std::thread::park();
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let quick = args.iter().any(|a| a == "--quick");
     let out_dir = args
         .iter()
@@ -234,6 +348,20 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .map(PathBuf::from);
     raise_fd_limit(12_000).expect("descriptor limit");
+    if let Some(name) = value("--serve") {
+        return serve(&name, value("--connections").and_then(|c| c.parse().ok()));
+    }
+    // Before any thread starts: every server thread inherits the servers' CPU.
+    let pinning = Pinning::server_here();
+    let _ = PINNING.set(pinning);
+    let pinned = match pinning {
+        Some(p) => format!(
+            "Servers pinned to CPU {}, the load generator to CPU {}.",
+            p.server, p.load
+        ),
+        None => "Not pinned: this process may use one CPU only.".to_string(),
+    };
+    eprintln!("{pinned}");
     let counts: &[usize] = if quick {
         &[1, 100]
     } else {
@@ -243,6 +371,21 @@ fn main() {
     let mut models = vec![Model::Threaded];
     models.extend(Api::available().into_iter().map(Model::Event));
     models.extend([Model::TokioCurrentThread, Model::TokioMultiThread]);
+    let mut not_measured = Vec::new();
+    if let Some(bin) = args
+        .iter()
+        .position(|a| a == "--uring")
+        .and_then(|i| args.get(i + 1))
+    {
+        let _ = URING.set(PathBuf::from(bin));
+        match start_uring(1) {
+            Ok(_) => models.push(Model::Uring),
+            Err(why) => {
+                socklab_support::skip::skip("bench models: io_uring row", &why);
+                not_measured.push(format!("io_uring not measured: {why}"));
+            }
+        }
+    }
 
     // Memory first, before any load has grown this process's heap: later figures would hide
     // the server's new allocations inside pages the allocator already holds.
@@ -266,10 +409,14 @@ fn main() {
     for round in 1..=rounds {
         for &c in counts {
             for &model in &models {
-                let (addr, stats) = model.start(c);
-                let cell = load(addr, c, time);
+                let server = model.start(c);
+                let cell = load(server.addr, c, time);
                 // select could not watch every descriptor: no fair figure for this cell.
-                let refused = stats.is_some_and(|s| s.refused_fd.load(Ordering::Relaxed) > 0);
+                let refused = server
+                    .stats
+                    .as_ref()
+                    .is_some_and(|s| s.refused_fd.load(Ordering::Relaxed) > 0);
+                drop(server);
                 let i = match samples.iter().position(|x| x.0 == model.name() && x.1 == c) {
                     Some(i) => i,
                     None => {
@@ -297,6 +444,65 @@ fn main() {
             }
         }
     }
+    // System calls per request, counted once per cell: counts do not drift as times do.
+    let mut counted: Vec<(String, usize, syscalls::Counted, u64)> = Vec::new();
+    let total_requests: u64 = if quick { 2_000 } else { 20_000 };
+    // Cells whose count failed (chapter 1's threads at 10,000 connections under strace: the
+    // load's connects can time out while strace slows every thread the server starts).
+    let mut uncounted: Vec<String> = Vec::new();
+    if args.iter().any(|a| a == "--syscalls") {
+        match syscalls::strace_available() {
+            Ok(()) => {
+                'count: for &c in counts {
+                    let per_connection = (total_requests / c as u64).max(20);
+                    for &model in &models {
+                        // No fair figure for this cell (select past FD_SETSIZE): nothing to count.
+                        if samples
+                            .iter()
+                            .any(|x| x.0 == model.name() && x.1 == c && x.3)
+                        {
+                            continue;
+                        }
+                        match count_syscalls(model, c, per_connection) {
+                            Ok(x) => {
+                                let requests = c as u64 * per_connection;
+                                eprintln!(
+                                    "syscalls: {:<22} C={c:<6} {:.2} per request over {requests} requests",
+                                    model.name(),
+                                    x.total as f64 / requests as f64
+                                );
+                                counted.push((model.name(), c, x, requests));
+                            }
+                            // The first count failed: strace cannot work here (ptrace forbidden).
+                            Err(why) if counted.is_empty() => {
+                                socklab_support::skip::skip("bench models: system calls", &why);
+                                not_measured.push(format!("System calls not counted: {why}"));
+                                break 'count;
+                            }
+                            Err(why) => {
+                                eprintln!("syscalls: {} C={c}: n/a: {why}", model.name());
+                                uncounted.push(format!(
+                                    "System calls of {} at {c} connections not counted: {why}",
+                                    model.name()
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Err(why) => {
+                socklab_support::skip::skip("bench models: system calls", &why);
+                not_measured.push(format!("System calls not counted: {why}"));
+            }
+        }
+    }
+    let per_request = |name: &str, c: usize| {
+        counted
+            .iter()
+            .find(|x| x.0 == name && x.1 == c)
+            .map(|x| x.2.total as f64 / x.3 as f64)
+    };
+
     // Every cell here has at least one sample (empty ones are skipped first).
     let spread_of = |mut v: Vec<f64>| Spread::of(&mut v).expect("at least one sample");
     let rows: Vec<Row> = samples
@@ -317,10 +523,22 @@ fn main() {
         .collect();
 
     let mut md = format!(
-        "Medians of {rounds} round(s) of {time} per cell; requests/s spread is min to max.\n\n\
-         | model | connections | requests/s (median) | spread | vs tokio current-thread | p50 | p99 | errors |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n"
+        "Medians of {rounds} round(s) of {time} per cell; requests/s spread is min to max.\n\
+         {pinned}\n"
     );
+    if !counted.is_empty() {
+        md += &format!(
+            "System calls per request: `strace -c -f` attached to each server (run as a process \
+             of its own, on the servers' CPU) while C connections make a fixed number of round \
+             trips each ({total_requests} in all, at least 20 per connection; opening and \
+             closing the connections included).\n"
+        );
+    }
+    for line in not_measured.iter().chain(&uncounted) {
+        md += &format!("{line}\n");
+    }
+    md += "\n| model | connections | requests/s (median) | spread | vs tokio current-thread | p50 | p99 | errors | system calls per request |\n\
+           |---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for &c in counts {
         let reference = rows
             .iter()
@@ -330,17 +548,18 @@ fn main() {
             match cell {
                 Some(x) => {
                     md += &format!(
-                        "| {name} | {c} | {:.0} | {:.0} to {:.0} | {} | {:.0} µs | {:.0} µs | {} |\n",
+                        "| {name} | {c} | {:.0} | {:.0} to {:.0} | {} | {:.0} µs | {:.0} µs | {} | {} |\n",
                         x.rps,
                         lo,
                         hi,
                         reference.map_or("".into(), |r| format!("{:.2}", x.rps / r)),
                         x.p50_us,
                         x.p99_us,
-                        x.errors
+                        x.errors,
+                        per_request(name, c).map_or(String::new(), |n| format!("{n:.2}"))
                     )
                 }
-                None => md += &format!("| {name} | {c} | n/a (FD_SETSIZE) | | | | | |\n"),
+                None => md += &format!("| {name} | {c} | n/a (FD_SETSIZE) | | | | | | |\n"),
             }
         }
     }
@@ -352,23 +571,80 @@ fn main() {
             per / 1024.0
         );
     }
+    // What the calls are, at 100 connections: the profile behind the column.
+    let at = 100;
+    if counted.iter().any(|x| x.1 == at) {
+        md += &format!("\nSystem calls per request by name, at {at} connections:\n\n");
+        for (name, _, x, requests) in counted.iter().filter(|x| x.1 == at) {
+            let calls: Vec<String> = x
+                .by_call
+                .iter()
+                .take(4)
+                .map(|(call, n)| format!("`{call}` {:.2}", *n as f64 / *requests as f64))
+                .collect();
+            md += &format!("- {name}: {}\n", calls.join(", "));
+        }
+    }
     println!("{md}");
     if let Some(dir) = out_dir {
         std::fs::create_dir_all(&dir).expect("output folder");
         std::fs::write(dir.join("models.md"), &md).expect("write models.md");
         // The same medians for scripts (`cargo xtask bench` checks the goals against them).
-        let mut tsv = String::from("model\tconnections\trequests_per_sec\tp50_us\tp99_us\n");
+        let mut tsv = String::from(
+            "model\tconnections\trequests_per_sec\tp50_us\tp99_us\tsyscalls_per_request\n",
+        );
         for (name, c, cell, _) in &rows {
             if let Some(x) = cell {
                 tsv += &format!(
-                    "{name}\t{c}\t{:.0}\t{:.1}\t{:.1}\n",
-                    x.rps, x.p50_us, x.p99_us
+                    "{name}\t{c}\t{:.0}\t{:.1}\t{:.1}\t{}\n",
+                    x.rps,
+                    x.p50_us,
+                    x.p99_us,
+                    per_request(name, *c).map_or("-".to_string(), |n| format!("{n:.3}"))
                 );
             }
         }
         std::fs::write(dir.join("models.tsv"), tsv).expect("write models.tsv");
         std::fs::write(dir.join("models.svg"), chart(&rows, counts)).expect("write models.svg");
         eprintln!("wrote {}", dir.display());
+    }
+}
+
+/// Counts the system calls the server of `model` makes while `connections` connections make
+/// `per_connection` round trips each, from their first connect to the server's last close.
+fn count_syscalls(
+    model: Model,
+    connections: usize,
+    per_connection: u64,
+) -> Result<syscalls::Counted, String> {
+    // A process of its own (see `support/syscalls.rs`): this one, started with `--serve`.
+    let process = match model {
+        Model::Uring => start_uring(connections)?,
+        _ => {
+            let mut cmd = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
+            cmd.args([
+                "--serve",
+                &model.name(),
+                "--connections",
+                &connections.to_string(),
+            ]);
+            spawn_server(&mut cmd, Duration::from_secs(30))
+                .map_err(|e| format!("starting {}: {e}", model.name()))?
+        }
+    };
+    let addr: SocketAddr = process.addr().parse().map_err(|e| format!("{e}"))?;
+    let strace = syscalls::attach(process.id(), PINNING.get().and_then(Option::as_ref))?;
+    let cell = load_with(
+        addr,
+        connections,
+        &["--requests", &per_connection.to_string()],
+    );
+    syscalls::wait_until_closed(addr)?;
+    let counted = strace.finish()?;
+    match cell {
+        Some(x) if x.errors == 0 => Ok(counted),
+        Some(x) => Err(format!("the load saw {} errors", x.errors)),
+        None => Err("the load failed".into()),
     }
 }
 

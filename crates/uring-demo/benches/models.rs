@@ -15,7 +15,8 @@
 //! round-robin, for the results page, with each server's own CPU time per request (its
 //! threads' `/proc/self/task/TID/schedstat`): on two cores the single-threaded load
 //! generator can be the bottleneck, and then requests/s no longer tells the servers apart,
-//! but their CPU cost per request still does.
+//! but their CPU cost per request still does. `--tsv FILE` also writes the same medians there,
+//! one row per cell, for `cargo xtask bench`.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -177,7 +178,7 @@ fn models(c: &mut Criterion) {
 /// `-- --table [--rounds N] [--time 2s]`: instead of criterion's statistics, a markdown table
 /// of medians for the results page, measured round-robin (every model at every C in turn,
 /// `rounds` times) so that a slow spell of a shared machine lands on every model alike.
-fn table(rounds: usize, time: Duration) {
+fn table(rounds: usize, time: Duration, tsv: Option<std::path::PathBuf>) {
     load::raise_fd_limit(8192).expect("descriptor limit");
     let mut models = vec![Model::Epoll, Model::TokioCurrentThread, Model::TokioBounded];
     match uring_demo::probe::support() {
@@ -230,6 +231,25 @@ fn table(rounds: usize, time: Duration) {
          | model | connections | requests/s (median) | min to max | vs tokio current-thread | server CPU per request |\n\
          |---|---:|---:|---:|---:|---:|"
     );
+    let mut rows =
+        String::from("model\tconnections\trequests_per_sec\tmin\tmax\tserver_cpu_us_per_request\n");
+    for (ci, &connections) in counts.iter().enumerate() {
+        for (mi, model) in models.iter().enumerate() {
+            let v = &samples[ci][mi];
+            let (lo, hi) = v
+                .iter()
+                .fold((f64::MAX, 0f64), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+            rows += &format!(
+                "{}\t{connections}\t{:.0}\t{lo:.0}\t{hi:.0}\t{:.3}\n",
+                model.name(),
+                median(v),
+                median(&cpu[ci][mi])
+            );
+        }
+    }
+    if let Some(path) = tsv {
+        std::fs::write(&path, rows).expect("write the tsv");
+    }
     for (ci, &connections) in counts.iter().enumerate() {
         let tokio = models
             .iter()
@@ -289,7 +309,7 @@ fn main() {
         let time = value("--time")
             .and_then(|t| humantime_free(&t))
             .unwrap_or(Duration::from_secs(2));
-        return table(rounds, time);
+        return table(rounds, time, value("--tsv").map(Into::into));
     }
     let mut c = Criterion::default().configure_from_args();
     models(&mut c);

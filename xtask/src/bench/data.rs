@@ -1,6 +1,7 @@
 //! The figures of one run, stored: `figures.tsv` holds what `cargo xtask bench` measured
-//! itself (throughput and latency, the date and the machine), `models.tsv` and `models.md`
-//! what chapter 7's models benchmark measured. Every page and block the bench writes is
+//! itself or read from criterion (throughput, latency, Unix against TCP, chapter 11's io_uring
+//! table, the date and the machine), `models.tsv` and `models.md` what chapter 7's models
+//! benchmark measured (with io_uring and system calls per request). Every page and block the bench writes is
 //! rendered from these files alone, so `cargo xtask bench --render` can write them again
 //! without measuring, and `cargo xtask check-book` can tell a hand edit from a run.
 
@@ -39,6 +40,34 @@ pub struct Latency {
     pub sockperf: Option<(f64, f64)>,
 }
 
+/// Chapter 8's benchmark (criterion medians): a Unix stream against TCP on loopback.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnixVsTcp {
+    /// ns per 64-byte round trip: (Unix stream, TCP loopback).
+    pub round_trip_ns: (f64, f64),
+    /// ns per 64 MiB written in 128 KiB writes: (Unix stream, TCP loopback).
+    pub bulk_ns: (f64, f64),
+}
+
+/// Bytes per bulk iteration of chapter 8's benchmark (64 MiB).
+pub const UNIX_BULK_BYTES: f64 = 67_108_864.0;
+
+impl UnixVsTcp {
+    /// Gbit/s of a bulk iteration that took `ns`.
+    pub fn gbit_per_s(ns: f64) -> f64 {
+        UNIX_BULK_BYTES * 8.0 / ns
+    }
+}
+
+/// One cell of chapter 11's table: requests/s and the server's own CPU time per request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UringCell {
+    pub model: String,
+    pub connections: usize,
+    pub rps: Spread3,
+    pub cpu_us: f64,
+}
+
 /// What `cargo xtask bench` measured itself, and when and where.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Run {
@@ -53,6 +82,10 @@ pub struct Run {
     /// Empty if iperf3 is missing.
     pub throughput: Vec<Throughput>,
     pub latency: Vec<Latency>,
+    /// Chapter 8's Unix-against-TCP figures.
+    pub unix: Option<UnixVsTcp>,
+    /// Chapter 11's io_uring table.
+    pub uring: Vec<UringCell>,
     /// Peers not installed, with the command that installs each.
     pub missing: Vec<String>,
 }
@@ -89,6 +122,25 @@ impl Run {
                 out,
                 "latency\t{}\t{}\t{}\t{t50}\t{t99}",
                 l.proto, l.ours.0, l.ours.1
+            );
+        }
+        if let Some(u) = &self.unix {
+            let _ = writeln!(
+                out,
+                "unix_vs_tcp\tround_trip_ns\t{}\t{}",
+                u.round_trip_ns.0, u.round_trip_ns.1
+            );
+            let _ = writeln!(
+                out,
+                "unix_vs_tcp\tbulk_ns\t{}\t{}",
+                u.bulk_ns.0, u.bulk_ns.1
+            );
+        }
+        for u in &self.uring {
+            let _ = writeln!(
+                out,
+                "uring\t{}\t{}\t{}\t{}\t{}\t{}",
+                u.model, u.connections, u.rps.median, u.rps.min, u.rps.max, u.cpu_us
             );
         }
         for m in &self.missing {
@@ -146,6 +198,28 @@ impl Run {
                         Some((num(4)?, num(5)?))
                     },
                 }),
+                ("unix_vs_tcp", Some(what)) => {
+                    let pair = (num(2)?, num(3)?);
+                    let u = run.unix.get_or_insert(UnixVsTcp {
+                        round_trip_ns: (f64::NAN, f64::NAN),
+                        bulk_ns: (f64::NAN, f64::NAN),
+                    });
+                    match what {
+                        "round_trip_ns" => u.round_trip_ns = pair,
+                        "bulk_ns" => u.bulk_ns = pair,
+                        _ => bail!("figures.tsv line {}: unknown line `{line}`", i + 1),
+                    }
+                }
+                ("uring", Some(model)) => run.uring.push(UringCell {
+                    model: model.to_string(),
+                    connections: num(2)? as usize,
+                    rps: Spread3 {
+                        median: num(3)?,
+                        min: num(4)?,
+                        max: num(5)?,
+                    },
+                    cpu_us: num(6)?,
+                }),
                 ("missing", Some(m)) => run.missing.push(m.to_string()),
                 _ => bail!("figures.tsv line {}: unknown line `{line}`", i + 1),
             }
@@ -162,6 +236,8 @@ pub struct ModelCell {
     pub rps: f64,
     pub p50_us: f64,
     pub p99_us: f64,
+    /// System calls per request, where strace counted them.
+    pub syscalls: Option<f64>,
 }
 
 /// What chapter 7's models benchmark wrote: its table, and from `models.md` the memory per
@@ -173,6 +249,9 @@ pub struct Models {
     pub memory: Option<(String, usize, f64)>,
     /// (rounds, time per cell as written, e.g. `2s`).
     pub rounds_time: Option<(String, String)>,
+    /// What it could not measure, and why (`io_uring not measured: ...`,
+    /// `System calls not counted: ...`).
+    pub not_measured: Vec<String>,
 }
 
 impl Models {
@@ -195,6 +274,7 @@ impl Models {
                     rps: f.get(2)?.parse().ok()?,
                     p50_us: f.get(3)?.parse().ok()?,
                     p99_us: f.get(4)?.parse().ok()?,
+                    syscalls: f.get(5).and_then(|v| v.parse().ok()),
                 })
             })
             .collect();
@@ -214,10 +294,19 @@ impl Models {
             let (time, _) = rest.split_once(" per cell")?;
             Some((rounds.to_string(), time.to_string()))
         });
+        let not_measured = md
+            .lines()
+            .filter(|l| {
+                l.starts_with("io_uring not measured: ")
+                    || l.starts_with("System calls not counted: ")
+            })
+            .map(str::to_string)
+            .collect();
         Models {
             cells,
             memory,
             rounds_time,
+            not_measured,
         }
     }
 
@@ -286,6 +375,20 @@ mod tests {
                     sockperf: None,
                 },
             ],
+            unix: Some(UnixVsTcp {
+                round_trip_ns: (9870.5, 15806.25),
+                bulk_ns: (11_924_000.0, 17_526_000.5),
+            }),
+            uring: vec![UringCell {
+                model: "io_uring, no DEFER_TASKRUN".into(),
+                connections: 100,
+                rps: Spread3 {
+                    median: 89016.0,
+                    min: 80000.0,
+                    max: 90000.0,
+                },
+                cpu_us: 5.21,
+            }],
             missing: vec!["sockperf (apt-get install sockperf)".into()],
         };
         assert_eq!(Run::parse(&run.to_tsv()).unwrap(), run);
@@ -296,8 +399,14 @@ mod tests {
     #[test]
     fn models_are_read() {
         let m = Models::parse(
-            "model\tconnections\trequests_per_sec\tp50_us\tp99_us\nepoll\t1\t30958\t30.6\t51.2\nepoll\t100\t129684\t751\t1447\n",
-            "Medians of 3 round(s) of 2s per cell; requests/s spread is min to max.\n\nServer memory per idle connection (epoll, 10000 connections): 0.18 KiB of user-space RSS.\n",
+            "model\tconnections\trequests_per_sec\tp50_us\tp99_us\tsyscalls_per_request\nepoll\t1\t30958\t30.6\t51.2\t4.000\nepoll\t100\t129684\t751\t1447\t-\n",
+            "Medians of 3 round(s) of 2s per cell; requests/s spread is min to max.\nio_uring not measured: no io_uring here\n\nServer memory per idle connection (epoll, 10000 connections): 0.18 KiB of user-space RSS.\n",
+        );
+        assert_eq!(m.get("epoll", 1).and_then(|c| c.syscalls), Some(4.0));
+        assert_eq!(m.get("epoll", 100).and_then(|c| c.syscalls), None);
+        assert_eq!(
+            m.not_measured,
+            vec!["io_uring not measured: no io_uring here"]
         );
         assert_eq!(m.counts(), vec![1, 100]);
         assert_eq!(m.get("epoll", 100).map(|c| c.rps), Some(129684.0));

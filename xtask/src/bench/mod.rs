@@ -7,9 +7,14 @@
 //!   against `sockperf ping-pong`, p50 and p99. sockperf reports *one-way* latency (half the
 //!   round trip); its figures are doubled there so that both columns are round trips.
 //! - [`models`]: echo requests/s at 1 to 10,000 connections, chapter 7's `models` benchmark
-//!   (threads, select, poll, epoll, tokio).
+//!   (threads, select, poll, epoll, tokio, and chapter 11's io_uring server), server and load
+//!   generator pinned to separate CPUs, with system calls per request counted by strace.
+//! - [`uring`]: chapter 11's own table, io_uring against tokio with each server's CPU time per
+//!   request.
+//! - [`unix`]: chapter 8's Unix stream against TCP on loopback (criterion's medians).
+//! - [`bdp`]: chapter 3's bandwidth-delay chart, drawn by a test run on the wire lab.
 //! - [`peers`]: the tools from outside the course: whether they are installed, starting and
-//!   reading sockperf.
+//!   reading sockperf. strace counts the system calls; without it that column is skipped.
 //! - [`data`]: the figures of a run, stored in `figures.tsv` (and the models benchmark's
 //!   `models.tsv`): the one source of every figure the bench writes anywhere.
 //! - [`page`]: what is rendered from them: the results page, the goals (also copied into the
@@ -21,12 +26,15 @@
 //! the course's own figures is missing. `--render` measures nothing and writes every page
 //! again from the stored figures (after a change to the pages' format).
 
+pub mod bdp;
 mod data;
 mod latency;
 mod models;
 mod page;
 mod peers;
 mod throughput;
+mod unix;
+mod uring;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -81,6 +89,8 @@ pub fn run(root: &Path, cargo: fn() -> Command, opts: &Options) -> Result<()> {
         "tcp-demo",
         "-p",
         "udp-demo",
+        "-p",
+        "uring-demo",
     ]);
     crate::run(build)?;
     let bin = |name: &str| {
@@ -99,8 +109,18 @@ pub fn run(root: &Path, cargo: fn() -> Command, opts: &Options) -> Result<()> {
     run.throughput = throughput::measure(&bin("buffers-demo"), rounds, seconds, &mut run.missing)?;
     let count = if opts.quick { 2000 } else { 20_000 };
     run.latency = latency::measure(&bin, rounds, seconds, count, &mut run.missing)?;
-    let models = models::measure(cargo, &out, opts.quick)?;
+    run.unix = Some(unix::measure(root, cargo, opts.quick)?);
+    run.uring = uring::measure(&out, cargo, opts.quick)?;
+    let strace = peers::installed("strace");
+    if !strace {
+        run.missing
+            .push("strace, for system calls per request (apt-get install strace)".into());
+    }
+    let models = models::measure(cargo, &out, opts.quick, &bin("uring-demo"), strace)?;
     page::write(&out, &run, &models, readme)?;
+    if readme.is_some() && !opts.quick {
+        bdp::refresh(root, cargo, opts.skips.as_deref())?; // The book's own run only.
+    }
     if let Some(file) = &opts.skips {
         for peer in &run.missing {
             skip::skip_into(
@@ -108,6 +128,9 @@ pub fn run(root: &Path, cargo: fn() -> Command, opts: &Options) -> Result<()> {
                 "bench",
                 &format!("peer missing, not measured: {peer}"),
             );
+        }
+        for why in &models.not_measured {
+            skip::skip_into(file, "bench", why);
         }
     }
     if opts.quick
