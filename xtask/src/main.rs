@@ -9,6 +9,8 @@
 //! - `book`: builds the book and prints where to open it.
 //! - `check-book`: only the book-against-code checks (fast, no build), ending with the claims'
 //!   count, `claims: N, proved: P, unproved: U`.
+//! - `exercises`: every exercise and lab, solved or not yet, the next one to do with its
+//!   hint and the book section it practises, and the progress (`--check NAME` grades one).
 //! - `claims`: writes the claims index, `book/src/claims.md`, from the claim tables.
 //! - `bench`: every measurement against its real peer (iperf3, sockperf, tokio), stored in
 //!   `book/src/benchmarks/figures.tsv` and rendered into the results page, the figures the
@@ -19,6 +21,7 @@
 //!
 //! - [`bench`](mod@bench): `cargo xtask bench`, the measurements and the results page.
 //! - [`book`]: the book against the code, and the pinned mdBook.
+//! - [`exercises`]: the exercise runner, `cargo xtask exercises`.
 //! - [`files`]: which files make up the course.
 //! - [`kit`]: the student kit and its check.
 //! - [`tidy`]: the tidy checks.
@@ -32,6 +35,7 @@
 
 mod bench;
 mod book;
+mod exercises;
 mod files;
 mod kit;
 mod tidy;
@@ -61,11 +65,15 @@ tasks:
   claims       write the claims index, book/src/claims.md, from the claim tables
   student-kit DIR  write the course with the exercises' solutions replaced by todo!()
   student-kit-check  build a kit in target/ and check its grading tests fail on every stub
+  exercises    list every exercise and lab, solved or not yet, and the next one with its hint
+               options: --check NAME|all, --watch, --markdown FILE, --tsv FILE
   transcripts  run the book's console transcripts and compare their output (Linux)
   bench        measure everything against iperf3, sockperf and tokio; store the figures and
                write the results page, the chapters' figures and the README's goals
                options: --quick (one short round), --out DIR (default book/src/benchmarks),
                --render (measure nothing: write the pages again from the stored figures)
+  bdp-chart    chapter 3's bandwidth-delay chart only: run its test on the wire lab and copy
+               the chart it drew into the book (`bench` does this too)
 ";
 
 /// Where `test-all` collects the skips of its tests (`socklab_support::skip`).
@@ -98,6 +106,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::check(&root()).map(|()| println!("tidy checks passed")),
         Some("transcripts") => transcripts::run(&root(), None),
         Some("student-kit-check") => kit::check(&root(), cargo),
+        Some("exercises") => exercises::main(&root(), cargo, &args[1..]),
         Some("student-kit") => match args.get(1) {
             Some(dir) => kit::write(&root(), Path::new(dir)).map(|n| {
                 println!("student kit written to {dir}: {n} solutions replaced by todo!()")
@@ -123,6 +132,7 @@ fn main() -> ExitCode {
                 },
             )
         }
+        Some("bdp-chart") => bench::bdp::refresh(&root(), cargo, None),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -330,6 +340,15 @@ fn test_all() -> Result<()> {
             Box::new({
                 let skips = skips.clone();
                 move || transcripts::run(&root(), Some(&skips))
+            }),
+        ),
+        (
+            // Each exercise and lab, solved or not, read from the test step's output: no build,
+            // no run. Fails unless all are solved and each is found whole (test, hint, book).
+            "exercises",
+            Box::new({
+                let captured = captured.clone();
+                move || exercises::report_captured(&root(), &captured)
             }),
         ),
         ("student-kit", Box::new(|| kit::check(&root(), cargo))),

@@ -1,4 +1,4 @@
-//! socklab's exercises: two per chapter, the first easier than the second.
+//! socklab's exercises, two per chapter, the first easier than the second; and its labs.
 //!
 //! Each exercise is a function whose body, between `SOLUTION BEGIN` and `SOLUTION END`
 //! markers, is the reference solution. `cargo xtask student-kit DIR` writes a copy of the
@@ -20,6 +20,10 @@
 //! - [`ch10`]: names and dual-stack: trying each address, `IPV6_V6ONLY`.
 //! - [`ch11`]: io_uring's bookkeeping: tags that route completions, the send after a partial
 //!   send.
+//!
+//! And the labs, each a larger piece of work graded by its own test file (`tests/labN.rs`):
+//!
+//! - [`lab1`]: a robust echo server (its binary is `src/bin/lab1-echo.rs`).
 
 pub mod ch1;
 pub mod ch10;
@@ -32,3 +36,4 @@ pub mod ch6;
 pub mod ch7;
 pub mod ch8;
 pub mod ch9;
+pub mod lab1;
