@@ -59,6 +59,31 @@ impl UnixVsTcp {
     }
 }
 
+/// The wire lab's link measured on its own (`socklab-wire`'s `link` bench, criterion's
+/// medians): what an experiment on the lab can trust the link to carry and what it adds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WireLink {
+    Measured {
+        /// ns per 16 MiB sent from host A to host B through an unimpaired link.
+        throughput_ns: f64,
+        /// ns per small UDP round trip: (across the link at zero delay, loopback inside one
+        /// host, the same kernel path without the relay).
+        round_trip_ns: (f64, f64),
+    },
+    /// No lab could be made here: why.
+    NotMeasured(String),
+}
+
+/// Bytes per throughput iteration of the link bench (16 MiB).
+pub const LINK_CHUNK_BYTES: f64 = 16_777_216.0;
+
+impl WireLink {
+    /// Gbit/s of a throughput iteration that took `ns`.
+    pub fn gbit_per_s(ns: f64) -> f64 {
+        LINK_CHUNK_BYTES * 8.0 / ns
+    }
+}
+
 /// One cell of chapter 11's table: requests/s and the server's own CPU time per request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UringCell {
@@ -86,6 +111,8 @@ pub struct Run {
     pub unix: Option<UnixVsTcp>,
     /// Chapter 11's io_uring table.
     pub uring: Vec<UringCell>,
+    /// The wire lab's link.
+    pub link: Option<WireLink>,
     /// Peers not installed, with the command that installs each.
     pub missing: Vec<String>,
 }
@@ -142,6 +169,23 @@ impl Run {
                 "uring\t{}\t{}\t{}\t{}\t{}\t{}",
                 u.model, u.connections, u.rps.median, u.rps.min, u.rps.max, u.cpu_us
             );
+        }
+        match &self.link {
+            Some(WireLink::Measured {
+                throughput_ns,
+                round_trip_ns,
+            }) => {
+                let _ = writeln!(out, "wire_link\tthroughput_ns\t{throughput_ns}");
+                let _ = writeln!(
+                    out,
+                    "wire_link\tround_trip_ns\t{}\t{}",
+                    round_trip_ns.0, round_trip_ns.1
+                );
+            }
+            Some(WireLink::NotMeasured(why)) => {
+                let _ = writeln!(out, "wire_link\tnot_measured\t{why}");
+            }
+            None => {}
         }
         for m in &self.missing {
             let _ = writeln!(out, "missing\t{m}");
@@ -220,6 +264,30 @@ impl Run {
                     },
                     cpu_us: num(6)?,
                 }),
+                ("wire_link", Some("not_measured")) => {
+                    run.link = Some(WireLink::NotMeasured(f.get(2).unwrap_or(&"").to_string()));
+                }
+                ("wire_link", Some(what)) => {
+                    let link = run.link.get_or_insert(WireLink::Measured {
+                        throughput_ns: f64::NAN,
+                        round_trip_ns: (f64::NAN, f64::NAN),
+                    });
+                    let WireLink::Measured {
+                        throughput_ns,
+                        round_trip_ns,
+                    } = link
+                    else {
+                        bail!(
+                            "figures.tsv line {}: a link figure after `not_measured`",
+                            i + 1
+                        );
+                    };
+                    match what {
+                        "throughput_ns" => *throughput_ns = num(2)?,
+                        "round_trip_ns" => *round_trip_ns = (num(2)?, num(3)?),
+                        _ => bail!("figures.tsv line {}: unknown line `{line}`", i + 1),
+                    }
+                }
                 ("missing", Some(m)) => run.missing.push(m.to_string()),
                 _ => bail!("figures.tsv line {}: unknown line `{line}`", i + 1),
             }
@@ -389,9 +457,20 @@ mod tests {
                 },
                 cpu_us: 5.21,
             }],
+            link: Some(WireLink::Measured {
+                throughput_ns: 98_000_000.5,
+                round_trip_ns: (61_000.25, 14_000.0),
+            }),
             missing: vec!["sockperf (apt-get install sockperf)".into()],
         };
         assert_eq!(Run::parse(&run.to_tsv()).unwrap(), run);
+        let skipped = Run {
+            link: Some(WireLink::NotMeasured(
+                "unprivileged user namespaces are not allowed here".into(),
+            )),
+            ..run
+        };
+        assert_eq!(Run::parse(&skipped.to_tsv()).unwrap(), skipped);
         assert!(Run::parse("throughput\tdefault\tx\n").is_err());
     }
 

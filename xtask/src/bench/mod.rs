@@ -12,6 +12,8 @@
 //! - [`uring`]: chapter 11's own table, io_uring against tokio with each server's CPU time per
 //!   request.
 //! - [`unix`]: chapter 8's Unix stream against TCP on loopback (criterion's medians).
+//! - [`link`]: the wire lab's link on its own: throughput through an unimpaired link (goal:
+//!   at least 1 Gbit/s) and the latency it adds at zero delay.
 //! - [`bdp`]: chapter 3's bandwidth-delay chart, drawn by a test run on the wire lab.
 //! - [`peers`]: the tools from outside the course: whether they are installed, starting and
 //!   reading sockperf. strace counts the system calls; without it that column is skipped.
@@ -29,6 +31,7 @@
 pub mod bdp;
 mod data;
 mod latency;
+mod link;
 mod models;
 mod page;
 mod peers;
@@ -111,6 +114,7 @@ pub fn run(root: &Path, cargo: fn() -> Command, opts: &Options) -> Result<()> {
     run.latency = latency::measure(&bin, rounds, seconds, count, &mut run.missing)?;
     run.unix = Some(unix::measure(root, cargo, opts.quick)?);
     run.uring = uring::measure(&out, cargo, opts.quick)?;
+    run.link = Some(link::measure(root, cargo, opts.quick)?);
     let strace = peers::installed("strace");
     if !strace {
         run.missing
@@ -131,6 +135,9 @@ pub fn run(root: &Path, cargo: fn() -> Command, opts: &Options) -> Result<()> {
         }
         for why in &models.not_measured {
             skip::skip_into(file, "bench", why);
+        }
+        if let Some(data::WireLink::NotMeasured(why)) = &run.link {
+            skip::skip_into(file, "bench: the wire lab's link", why);
         }
     }
     if opts.quick

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::data::{Models, Run, UnixVsTcp};
+use super::data::{Models, Run, UnixVsTcp, WireLink};
 use crate::book::figures::{GENERATED_END, GENERATED_START};
 
 /// The tokio runtime every model is compared with.
@@ -179,6 +179,23 @@ pub fn goals(run: &Run, models: &Models) -> Vec<Goal> {
         ));
     }
     goals.extend(uring_goals(run, models));
+    let link_goal = "The wire lab's unimpaired link carries at least 1 Gbit/s";
+    match &run.link {
+        Some(WireLink::Measured { throughput_ns, .. }) => {
+            let gbit = WireLink::gbit_per_s(*throughput_ns);
+            goals.push(Goal::new(
+                link_goal,
+                gbit >= 1.0,
+                format!("{gbit:.2} Gbit/s, TCP from host A to host B"),
+            ));
+        }
+        Some(WireLink::NotMeasured(why)) => goals.push(Goal {
+            goal: link_goal.into(),
+            verdict: Verdict::NotMeasured,
+            result: why.clone(),
+        }),
+        None => goals.push(Goal::new(link_goal, false, "no figure".into())),
+    }
     if let Some((_, _, kib)) = &models.memory {
         goals.push(Goal::new(
             "Memory per idle connection under 16 KiB",
@@ -454,6 +471,7 @@ pub fn results_page(run: &Run, models: &Models) -> String {
              ![requests/s against connections](models.svg)\n";
     page += &uring_section(run, models);
     page += &unix_section(run);
+    page += &link_section(run);
     page
 }
 
@@ -588,6 +606,48 @@ fn unix_section(run: &Run) -> String {
         UnixVsTcp::gbit_per_s(ub),
         UnixVsTcp::gbit_per_s(tb),
         tb / ub
+    );
+    page
+}
+
+/// The wire lab's link on its own: what it carries and what it adds.
+fn link_section(run: &Run) -> String {
+    let mut page = String::from("\n## The wire lab's link\n\n");
+    let (throughput_ns, (across, loopback)) = match &run.link {
+        Some(WireLink::Measured {
+            throughput_ns,
+            round_trip_ns,
+        }) => (*throughput_ns, *round_trip_ns),
+        Some(WireLink::NotMeasured(why)) => {
+            let _ = writeln!(page, "Not measured: {why}.");
+            return page;
+        }
+        None => {
+            page += "No figures: the link benchmark was not run.\n";
+            return page;
+        }
+    };
+    let _ = write!(
+        page,
+        "`cargo bench -p socklab-wire --bench link`: the [wire lab](../wire.md)'s link with no \
+         impairment (MTU `1500`, zero delay, every packet relayed by user space and recorded); \
+         criterion's medians.{}\n\n\
+         | measurement | result |\n|---|---:|\n\
+         | TCP throughput, host A to host B, 16 MiB per iteration | {:.2} Gbit/s |\n\
+         | small UDP round trip across the link | {:.1} µs |\n\
+         | the same round trip over loopback inside one host | {:.1} µs |\n\
+         | what the link adds to a round trip | {:.1} µs |\n\n\
+         An experiment on the lab at a rate well below the first line measures the rate it set, \
+         not the lab; a delay well above the last line is the delay it set.\n",
+        if run.quick {
+            format!(" {QUICK_NOTE}")
+        } else {
+            String::new()
+        },
+        WireLink::gbit_per_s(throughput_ns),
+        across / 1000.0,
+        loopback / 1000.0,
+        (across - loopback) / 1000.0
     );
     page
 }
@@ -859,6 +919,26 @@ pub fn figures_page(run: &Run, models: &Models) -> String {
             add(name.into(), what.into(), value);
         }
     }
+    if let Some(WireLink::Measured {
+        throughput_ns,
+        round_trip_ns: (across, loopback),
+    }) = &run.link
+    {
+        for (name, what, value) in [
+            (
+                "link_throughput",
+                "TCP throughput through the wire lab's unimpaired link (criterion's median)",
+                format!("{:.2} Gbit/s", WireLink::gbit_per_s(*throughput_ns)),
+            ),
+            (
+                "link_round_trip_added",
+                "what the wire lab's link adds to a small UDP round trip at zero delay",
+                format!("{:.1} µs", (across - loopback) / 1000.0),
+            ),
+        ] {
+            add(name.into(), what.into(), value);
+        }
+    }
     if let Some((model, idle, kib)) = &models.memory {
         add(
             "memory_per_idle_connection".into(),
@@ -970,6 +1050,10 @@ mod tests {
                 sockperf: Some((19.2, 36.2)),
             }],
             unix: None,
+            link: Some(WireLink::Measured {
+                throughput_ns: 98_000_000.0,
+                round_trip_ns: (61_000.0, 14_000.0),
+            }),
             uring: vec![],
             missing: vec![],
         }
@@ -1004,6 +1088,7 @@ mod tests {
                 "epoll's p99 latency no worse than tokio current-thread's: **not met**: 0.667 to 1.333x of tokio's, at 1 to 100 connections",
                 "io_uring at least 1.2x tokio current-thread's requests/s at 100 and 1,000 connections (the lower ratio judged): **not met**: no figure at 100 connections",
                 "io_uring makes fewer system calls per request than every readiness model: **not met**: no figure at 1 connections, no figure at 100 connections",
+                "The wire lab's unimpaired link carries at least 1 Gbit/s: **met**: 1.37 Gbit/s, TCP from host A to host B",
                 "Memory per idle connection under 16 KiB: **met**: 0.18 KiB of user-space RSS",
             ]
         );
@@ -1014,6 +1099,28 @@ mod tests {
         );
         let none = goals(&run(), &Models::default());
         assert!(none[2].lacks_a_figure());
+        // The link: under 1 Gbit/s is not met; no lab here is "not measured", not a gap that
+        // fails a quick run.
+        let link_goal = |link: WireLink| {
+            let run = Run {
+                link: Some(link),
+                ..run()
+            };
+            goals(&run, &Models::default())
+                .into_iter()
+                .find(|g| g.goal.starts_with("The wire lab's"))
+                .expect("a link goal")
+        };
+        let slow = link_goal(WireLink::Measured {
+            throughput_ns: 200_000_000.0,
+            round_trip_ns: (1.0, 1.0),
+        });
+        assert_eq!(slow.verdict, Verdict::NotMet, "{slow:?}");
+        let absent = link_goal(WireLink::NotMeasured("no wire lab here: why".into()));
+        assert!(
+            absent.verdict == Verdict::NotMeasured && !absent.lacks_a_figure(),
+            "{absent:?}"
+        );
     }
 
     /// io_uring's goals: the lower of its ratios at 100 and 1,000 connections is judged against

@@ -18,7 +18,7 @@ const UNIX: &str = "unix stream";
 const TCP: &str = "tcp loopback";
 
 /// Where criterion keeps its estimates.
-fn criterion_dir(root: &Path) -> PathBuf {
+pub(super) fn criterion_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root.join("target"), PathBuf::from)
         .join("criterion")
@@ -64,7 +64,7 @@ pub fn measure(root: &Path, cargo: fn() -> Command, quick: bool) -> Result<UnixV
 }
 
 /// `median.point_estimate` of criterion's `estimates.json`, in ns.
-fn median_ns(json: &str) -> Option<f64> {
+pub(super) fn median_ns(json: &str) -> Option<f64> {
     let median = &json[json.find("\"median\":")?..];
     let rest = &median[median.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
     rest.split([',', '}']).next()?.trim().parse().ok()
