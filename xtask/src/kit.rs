@@ -106,37 +106,48 @@ pub fn stub(text: &str) -> (String, usize) {
 // ANCHOR_END: stub
 
 /// Builds a kit under `root/target/student-kit` (compiled in `target/kit-target`) and runs its
-/// grading tests: every one must
-/// fail with "not yet implemented", and nothing else may fail or fail to build.
+/// grading tests and every lab's checks: every exercise's test must fail with "not yet
+/// implemented", every lab check must fail, and nothing else may fail or fail to build.
 pub fn check(root: &Path, cargo: fn() -> Command) -> Result<()> {
     let dest = root.join("target/student-kit");
     if dest.exists() {
         fs::remove_dir_all(&dest)?;
     }
     let stubbed = write(root, &dest)?;
-    let graded: BTreeSet<String> =
-        fs::read_to_string(root.join("crates/exercises/tests/grading.rs"))?
+    let tests_dir = dest.join("crates/exercises/tests");
+    // What is graded: each exercise's test in grading.rs (`fn ch..`), and each lab's checks in
+    // its own file (`tests/labN.rs`, `fn labN_..`).
+    let test_fns = |file: &str, prefix: &str| -> Result<BTreeSet<String>> {
+        Ok(fs::read_to_string(tests_dir.join(file))?
             .lines()
             .filter_map(|l| {
-                l.trim()
-                    .strip_prefix("fn ch")
-                    .map(|rest| format!("ch{}", rest.split('(').next().unwrap_or("")))
+                let name = l.trim().strip_prefix("fn ")?.split('(').next()?;
+                name.starts_with(prefix).then(|| name.to_string())
             })
-            .collect();
+            .collect())
+    };
+    let exercises = test_fns("grading.rs", "ch")?;
+    let mut labs = BTreeSet::new();
+    let mut targets = vec!["--test".to_string(), "grading".to_string()];
+    for entry in fs::read_dir(&tests_dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if let Some(lab) = name
+            .strip_suffix(".rs")
+            .filter(|n| n.starts_with("lab") && n[3..].parse::<u32>().is_ok())
+        {
+            labs.extend(test_fns(&name, &format!("{lab}_"))?);
+            targets.extend(["--test".to_string(), lab.to_string()]);
+        }
+    }
     let mut cmd = cargo();
     // The kit needs a target folder of its own. Cargo names a workspace member's artifacts by
     // its path *relative to the workspace*, which the kit shares with the course: in a shared
     // folder the kit's stubbed crates would overwrite the course's own builds.
     cmd.current_dir(&dest)
         .env("CARGO_TARGET_DIR", root.join("target/kit-target"))
-        .args([
-            "test",
-            "-p",
-            "exercises",
-            "--test",
-            "grading",
-            "--no-fail-fast",
-        ]);
+        .args(["test", "-p", "exercises"])
+        .args(&targets)
+        .arg("--no-fail-fast");
     let out = cmd.output().context("running the kit's grading tests")?;
     let text = format!(
         "{}{}",
@@ -156,25 +167,39 @@ pub fn check(root: &Path, cargo: fn() -> Command) -> Result<()> {
         .collect();
     let passed: Vec<&str> = text
         .lines()
-        .filter(|l| l.starts_with("test ch") && l.ends_with(" ... ok"))
+        .filter(|l| l.starts_with("test ") && l.ends_with(" ... ok"))
         .collect();
     let todo_panics = text.matches("not yet implemented").count();
     // Tests for other systems' behaviour may be compiled out (cfg); compare with what ran.
-    let ran: BTreeSet<String> = graded
-        .iter()
-        .filter(|g| text.contains(&format!("test {g} ...")))
-        .cloned()
-        .collect();
-    if !passed.is_empty() || failed != ran || todo_panics < ran.len() || ran.is_empty() {
+    let ran = |graded: &BTreeSet<String>| -> BTreeSet<String> {
+        graded
+            .iter()
+            .filter(|g| text.contains(&format!("test {g} ...")))
+            .cloned()
+            .collect()
+    };
+    let (ran_exercises, ran_labs) = (ran(&exercises), ran(&labs));
+    let expected: BTreeSet<String> = ran_exercises.union(&ran_labs).cloned().collect();
+    // Every exercise's test fails on its own todo!(); a lab's checks fail on the stubbed
+    // server or library, whose todo!() may panic in another process (the lab's binary).
+    if !passed.is_empty()
+        || failed != expected
+        || todo_panics < ran_exercises.len()
+        || ran_exercises.is_empty()
+        || ran_labs.len() < labs.len().min(1)
+    {
         bail!(
-            "in the kit, expected exactly the {} graded exercises to fail with todo!(); \
-             passed: {passed:?}, failed: {failed:?}, todo!() panics: {todo_panics}\n{text}",
-            ran.len()
+            "in the kit, expected exactly the {} graded exercises and the {} lab checks to fail \
+             on the stubs; passed: {passed:?}, failed: {failed:?}, todo!() panics: {todo_panics}\n{text}",
+            ran_exercises.len(),
+            ran_labs.len()
         );
     }
     eprintln!(
-        "xtask: student kit: {stubbed} solutions stubbed; all {} grading tests fail on the stubs",
-        ran.len()
+        "xtask: student kit: {stubbed} solutions stubbed; all {} exercise tests and {} lab checks \
+         fail on the stubs",
+        ran_exercises.len(),
+        ran_labs.len()
     );
     Ok(())
 }
