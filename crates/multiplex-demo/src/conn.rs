@@ -52,7 +52,6 @@ pub(crate) struct Visit {
     pub more: bool,
 }
 
-// ANCHOR: conn
 /// One connection's state: the socket, the frames coming in, the bytes going out.
 pub(crate) struct Conn {
     pub stream: TcpStream,
@@ -89,6 +88,7 @@ impl Conn {
         }
     }
 
+    // ANCHOR: service
     /// Serves one readiness event: read (if `readable`, or if back-pressure has eased), echo,
     /// write; repeat while writing frees room for reading, up to [`ROUNDS`] times.
     pub fn service(
@@ -119,6 +119,7 @@ impl Conn {
         visit.more = true;
         Ok(visit)
     }
+    // ANCHOR_END: service
 
     /// Reads everything available (until `WouldBlock`, as edge-triggering requires), echoing
     /// complete frames into the outbox; stops early, *paused*, when the outbox reaches its
@@ -200,6 +201,7 @@ impl Conn {
         Ok(n > 0)
     }
 
+    // ANCHOR: wanted
     /// What to watch this connection for, level-triggered: readable while the outbox is below
     /// its cap, writable while there is something to write. (A full outbox is never empty, and
     /// after end of stream the connection is closed as soon as its outbox is empty, so one of
@@ -210,6 +212,7 @@ impl Conn {
             write: config.always_write_interest || !self.outbox.is_empty(),
         }
     }
+    // ANCHOR_END: wanted
 
     /// Whether reading is paused by back-pressure (the frame clock does not run then).
     pub fn paused(&self) -> bool {
@@ -221,4 +224,3 @@ impl Conn {
         self.decoder.buffered()
     }
 }
-// ANCHOR_END: conn

@@ -17,7 +17,6 @@ use crate::readiness::{Event, Readiness, Source, timeout_ms};
 #[derive(Debug, Default)]
 pub struct Poll;
 
-// ANCHOR: poll
 impl Readiness for Poll {
     fn name(&self) -> &'static str {
         "poll"
@@ -34,6 +33,7 @@ impl Readiness for Poll {
         Ok(())
     }
 
+    // ANCHOR: poll
     fn wait<'a>(
         &mut self,
         sources: impl Iterator<Item = Source<'a>>,
@@ -74,5 +74,5 @@ impl Readiness for Poll {
         }
         Ok(())
     }
+    // ANCHOR_END: poll
 }
-// ANCHOR_END: poll

@@ -21,7 +21,6 @@ use crate::readiness::{Event, Readiness, Source};
 #[derive(Debug, Default)]
 pub struct Select;
 
-// ANCHOR: select
 impl Readiness for Select {
     fn name(&self) -> &'static str {
         "select"
@@ -42,6 +41,7 @@ impl Readiness for Select {
         Ok(())
     }
 
+    // ANCHOR: select
     fn wait<'a>(
         &mut self,
         sources: impl Iterator<Item = Source<'a>>,
@@ -97,8 +97,8 @@ impl Readiness for Select {
         }
         Ok(())
     }
+    // ANCHOR_END: select
 }
-// ANCHOR_END: select
 
 /// The highest descriptor number select can watch, plus one.
 pub fn fd_setsize() -> usize {

@@ -200,7 +200,6 @@ impl<R: Readiness> EventLoop<R> {
         Arc::clone(&self.stats)
     }
 
-    // ANCHOR: run
     /// Runs the loop until its stop fires (forever without one): wait, handle what is ready,
     /// close what has expired.
     pub fn run(mut self) -> io::Result<()> {
@@ -216,6 +215,7 @@ impl<R: Readiness> EventLoop<R> {
                 interest: Interest::READ,
             })?;
         }
+        // ANCHOR: run
         let mut events = Vec::with_capacity(1024);
         loop {
             // The wait ends at the nearest deadline at the latest: no timer thread needed. A
@@ -261,8 +261,8 @@ impl<R: Readiness> EventLoop<R> {
             }
             self.expire(Instant::now())?;
         }
+        // ANCHOR_END: run
     }
-    // ANCHOR_END: run
 
     /// How long the wait may sleep: until the nearest deadline or the end of an accept pause,
     /// or forever if there is neither.

@@ -50,7 +50,6 @@ fn wakeups_while_idle(always_write_interest: bool) -> u64 {
     stats.wakeups.load(Ordering::Relaxed) - before
 }
 
-// ANCHOR: write_interest_busy_loop
 /// Watching idle connections for writability wakes the loop constantly (they are always
 /// writable); watching only while there is an unsent tail leaves it asleep.
 #[test]
@@ -63,9 +62,7 @@ fn write_interest_only_with_a_tail() {
         "always-writable interest spins: {busy} vs {proper}"
     );
 }
-// ANCHOR_END: write_interest_busy_loop
 
-// ANCHOR: idle_connection_closed
 /// A client that connects and says nothing is closed at the idle timeout, not before, and the
 /// reason is logged.
 #[test]
@@ -95,9 +92,7 @@ fn silent_client_is_closed_at_its_deadline() {
     assert_eq!(stats.closed_idle.load(Ordering::Relaxed), 1);
     assert!(log.said("idle for 300ms; closed"), "{:?}", log.lines());
 }
-// ANCHOR_END: idle_connection_closed
 
-// ANCHOR: back_pressure_bounds_memory
 /// A client that sends 32 MiB of echo requests and never reads: the server stops reading
 /// from it once its outbox is full, so it never holds more than the cap plus one read's worth
 /// and one frame; the client's own writes block instead. Then the idle timeout closes it.
@@ -143,7 +138,6 @@ fn a_client_that_never_reads_cannot_grow_server_memory() {
     })
     .unwrap();
 }
-// ANCHOR_END: back_pressure_bounds_memory
 
 /// A client dripping a frame one byte every 50 ms makes progress at every byte, so the idle
 /// deadline alone would never fire; the frame deadline (500 ms) closes it, not before.

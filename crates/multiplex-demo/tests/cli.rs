@@ -90,7 +90,6 @@ fn absurd_durations_are_refused_by_the_parser() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-// ANCHOR: sigterm
 /// SIGTERM stops every event loop cleanly: it closes its connections (the client sees end of
 /// stream), prints its final counters, and exits 0.
 #[test]
@@ -123,7 +122,6 @@ fn sigterm_stops_every_server_cleanly() {
         );
     }
 }
-// ANCHOR_END: sigterm
 
 /// `--addr` takes a host name, resolved by the system's resolver; the server prints the
 /// address it chose.

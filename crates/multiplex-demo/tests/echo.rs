@@ -54,7 +54,6 @@ fn echo_many(api: Api) {
     );
 }
 
-// ANCHOR: all_apis_echo_correctly
 /// select: 24 concurrent clients, random sizes up to 900 KB, every byte checksummed.
 #[test]
 fn select_echoes_correctly() {
@@ -81,4 +80,3 @@ fn epoll_echoes_correctly() {
 fn epoll_edge_triggered_echoes_correctly() {
     echo_many(Api::EpollEdge);
 }
-// ANCHOR_END: all_apis_echo_correctly

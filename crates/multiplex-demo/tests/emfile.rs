@@ -13,7 +13,6 @@ use multiplex_demo::server::{self, Config};
 use socklab_support::descriptors::exhaust;
 use socklab_support::{Narrator, wait, within};
 
-// ANCHOR: emfile_does_not_spin
 /// With every descriptor in use, the server's `accept` fails with EMFILE. It logs it, stops
 /// watching the listener for 100 ms at a time (a few attempts in half a second, not the
 /// hundreds of thousands a spinning loop would make), and accepts the waiting client as soon
@@ -60,4 +59,3 @@ fn out_of_descriptors_pauses_accept_and_recovers() {
     client.read_exact(&mut reply).unwrap();
     assert_eq!(&reply, b"\0\0\0\x02ok");
 }
-// ANCHOR_END: emfile_does_not_spin

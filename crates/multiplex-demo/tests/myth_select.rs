@@ -16,7 +16,6 @@ fn pair() -> (TcpStream, TcpStream) {
     (client, server)
 }
 
-// ANCHOR: select_waits_on_many
 /// Two clients, one silent and one that has sent a request. A thread that reads its sockets in
 /// turn with blocking reads is stuck on the silent one for the whole read timeout while the
 /// other's request waits, although no CPU is spent on either; one `select` over both returns
@@ -61,4 +60,3 @@ fn one_blocking_thread_waits_on_one_socket_select_waits_on_many() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].token, 1, "the talking socket is the ready one");
 }
-// ANCHOR_END: select_waits_on_many

@@ -11,7 +11,6 @@ use multiplex_demo::load::raise_fd_limit;
 use multiplex_demo::server::{self, Config};
 use socklab_support::{Narrator, within};
 
-// ANCHOR: ten_thousand_connections
 /// 10,000 connections, all open at once, each doing two echo round trips with the same
 /// single-threaded epoll server. The clients run in a child process (the crate's own `load`
 /// command), so each process needs one descriptor per connection, not two; if even that is
@@ -69,4 +68,3 @@ fn ten_thousand_connections_on_one_epoll_thread() {
     );
     eprintln!("{report}");
 }
-// ANCHOR_END: ten_thousand_connections

@@ -70,7 +70,6 @@ fn waits_over(api: &mut impl Readiness, idle: usize) -> Vec<(usize, Vec<usize>)>
         .collect()
 }
 
-// ANCHOR: scan_cost
 /// With one ready socket among many idle ones, every `poll` takes every watched socket from
 /// the caller, so its work grows with the idle ones; every `epoll_wait` takes none of them
 /// and still reports the ready one, however many are idle. Both report exactly the ready one.
@@ -91,4 +90,3 @@ fn every_poll_walks_the_idle_sockets_epoll_walks_none() {
         }
     }
 }
-// ANCHOR_END: scan_cost

@@ -19,7 +19,6 @@ use socklab_support::{Narrator, within};
 /// Held by each test for its whole run: descriptor numbers belong to the process.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-// ANCHOR: select_fd_setsize
 /// With more than FD_SETSIZE descriptors open, a new connection gets a number select cannot
 /// put in its bitmap: the select server refuses it with a logged reason (no crash, no
 /// undefined behaviour) and keeps serving; a poll server serves the same kind of connection.
@@ -92,7 +91,6 @@ fn select_refuses_descriptors_beyond_fd_setsize_and_poll_does_not() {
     );
     drop(filler);
 }
-// ANCHOR_END: select_fd_setsize
 
 /// A select server whose *listening* socket is numbered beyond FD_SETSIZE cannot work at all:
 /// it must refuse to start with a clear error (it once panicked inside nix, on its own thread,

@@ -57,7 +57,6 @@ fn framed(payloads: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
     wire
 }
 
-// ANCHOR: full_duplex
 /// One client writes 16 MiB as 64 KiB frames from one thread while another thread of the same
 /// client reads the echoes: every API echoes all 16 MiB, intact. (The loop used to end a visit
 /// paused with an empty outbox and then watch the socket for nothing, stalling after a few
@@ -91,9 +90,7 @@ fn full_duplex_16_mib_on_every_api() {
         );
     }
 }
-// ANCHOR_END: full_duplex
 
-// ANCHOR: pipelined
 /// 10,000 small frames written back to back without reading a single echo, then every echo
 /// read: all come back, in order, on every API.
 #[test]
@@ -114,7 +111,6 @@ fn ten_thousand_pipelined_frames_on_every_api() {
         );
     }
 }
-// ANCHOR_END: pipelined
 
 /// A client that keeps a pipelined stream going for longer than the frame timeout, always in
 /// the middle of some frame (it writes a frame and a half at a time), is serving frames, not

@@ -78,7 +78,6 @@ fn read_available(
 }
 // ANCHOR_END: conn
 
-// ANCHOR: interleave
 /// Runs `peers` echo clients and their server connections on the calling thread alone, each
 /// client sending `bytes_each` bytes, until every client has its bytes back (or `limit`).
 pub fn interleave(
@@ -114,6 +113,7 @@ pub fn interleave(
             ));
         }
         rounds += 1;
+        // ANCHOR: one_round
         // Accept whoever is waiting, without waiting for anyone.
         loop {
             match listener.accept() {
@@ -140,6 +140,7 @@ pub fn interleave(
                 would_blocks += 1;
             }
         }
+        // ANCHOR_END: one_round
         // Client side: send the unsent tail, fold whatever came back into the checksum.
         for (conn, _, got) in &mut clients {
             if conn.outbox.flush_some(&mut conn.stream)? == 0 && !conn.outbox.is_empty() {
@@ -172,4 +173,3 @@ pub fn interleave(
         digests,
     })
 }
-// ANCHOR_END: interleave

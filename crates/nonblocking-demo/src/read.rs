@@ -26,7 +26,6 @@ pub struct BlockingRead {
     pub state_while_waiting: Option<char>,
 }
 
-// ANCHOR: blocking_read
 /// Starts a blocking `read` on a socket with nothing to read, looks at the reader thread's
 /// state while it waits, and sends it a few bytes after `delay`.
 pub fn blocking_read(delay: Duration) -> io::Result<BlockingRead> {
@@ -34,6 +33,7 @@ pub fn blocking_read(delay: Duration) -> io::Result<BlockingRead> {
     // A safety net only: the read should return long before this.
     server.set_read_timeout(Some(delay + Duration::from_secs(10)))?;
     let (tid_tx, tid_rx) = mpsc::channel();
+    // ANCHOR: blocking_read
     let reader = thread::spawn(move || -> io::Result<(Duration, Vec<u8>)> {
         let _ = tid_tx.send(thread_id());
         let started = Instant::now();
@@ -47,6 +47,7 @@ pub fn blocking_read(delay: Duration) -> io::Result<BlockingRead> {
     let state_while_waiting = wait_for_sleep(tid, Duration::from_secs(5));
     thread::sleep(delay); // The experiment: let the reader wait visibly.
     client.write_all(b"wake up")?;
+    // ANCHOR_END: blocking_read
     let (waited, got) = reader
         .join()
         .map_err(|_| io::Error::other("reader panicked"))??;
@@ -56,7 +57,6 @@ pub fn blocking_read(delay: Duration) -> io::Result<BlockingRead> {
         state_while_waiting,
     })
 }
-// ANCHOR_END: blocking_read
 
 // ANCHOR: nonblocking_read
 /// The same read on a socket with `O_NONBLOCK`: returns at once with `WouldBlock` (`EAGAIN`).

@@ -67,6 +67,7 @@ pub fn read_through_signal(timeout: Option<Duration>) -> io::Result<Restart> {
         // One call, no retry loop: we want to see what the kernel makes of it.
         server.read(&mut buf).map(|n| buf[..n].to_vec())
     });
+    // ANCHOR_END: read_through_signal
     let (thread, tid) = ids_rx
         .recv()
         .map_err(|_| io::Error::other("reader thread died"))?;
@@ -104,4 +105,3 @@ pub fn read_through_signal(timeout: Option<Duration>) -> io::Result<Restart> {
         handled: HANDLED.load(Ordering::SeqCst) - before,
     })
 }
-// ANCHOR_END: read_through_signal

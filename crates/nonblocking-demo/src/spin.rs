@@ -42,7 +42,6 @@ pub fn thread_cpu_time() -> io::Result<Duration> {
     Ok(micros(usage.user_time()) + micros(usage.system_time()))
 }
 
-// ANCHOR: spin_vs_block
 /// Waits `wall` for one byte twice: once spinning on a non-blocking socket, once blocked.
 pub fn spin_vs_block(wall: Duration) -> io::Result<CpuCost> {
     let (spinning, spins) = wait_for_one_byte(wall, true)?;
@@ -55,6 +54,7 @@ pub fn spin_vs_block(wall: Duration) -> io::Result<CpuCost> {
     })
 }
 
+// ANCHOR: wait_for_one_byte
 /// One reader waits for a byte that a writer sends after `wall`; returns the reader's CPU
 /// time and how many `read` calls it made.
 fn wait_for_one_byte(wall: Duration, spin: bool) -> io::Result<(Duration, u64)> {
@@ -83,4 +83,4 @@ fn wait_for_one_byte(wall: Duration, spin: bool) -> io::Result<(Duration, u64)> 
         .join()
         .map_err(|_| io::Error::other("reader panicked"))?
 }
-// ANCHOR_END: spin_vs_block
+// ANCHOR_END: wait_for_one_byte

@@ -61,6 +61,7 @@ pub fn fill_until_would_block(socket: &mut impl Write, chunk: usize) -> io::Resu
 pub struct Outbox {
     queue: ByteQueue,
 }
+// ANCHOR_END: outbox
 
 impl Outbox {
     /// An empty outbox that will never hold more than `cap` bytes.
@@ -91,6 +92,7 @@ impl Outbox {
         self.queue.is_empty()
     }
 
+    // ANCHOR: flush_some
     /// Writes as much of the unsent tail as the socket takes *now*, and returns how many bytes
     /// went out. Stops at `WouldBlock` without error: the rest stays queued for next time.
     pub fn flush_some(&mut self, socket: &mut impl Write) -> io::Result<usize> {
@@ -109,8 +111,8 @@ impl Outbox {
         }
         Ok(written)
     }
+    // ANCHOR_END: flush_some
 }
-// ANCHOR_END: outbox
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,6 @@ use socklab_support::within;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-// ANCHOR: nonblocking_connect_in_progress
 /// A non-blocking connect to a listening port returns `EINPROGRESS`, becomes writable when the
 /// handshake is done, and `SO_ERROR` then reports no error: the socket is connected and works.
 #[test]
@@ -32,9 +31,7 @@ fn nonblocking_connect_in_progress_then_connected() {
         assert_eq!(&buf, b"hi");
     });
 }
-// ANCHOR_END: nonblocking_connect_in_progress
 
-// ANCHOR: nonblocking_connect_refused
 /// Against a closed port, the failure arrives later too: `SO_ERROR` holds `ECONNREFUSED`.
 #[test]
 fn nonblocking_connect_refused_is_read_from_so_error() {
@@ -52,9 +49,7 @@ fn nonblocking_connect_refused_is_read_from_so_error() {
         ErrorKind::ConnectionRefused
     );
 }
-// ANCHOR_END: nonblocking_connect_refused
 
-// ANCHOR: nonblocking_accept
 /// `accept` on a non-blocking listener with nobody waiting returns `WouldBlock`; on Linux
 /// the socket it later accepts does not inherit `O_NONBLOCK`.
 #[test]
@@ -68,4 +63,3 @@ fn nonblocking_accept_would_block_and_does_not_inherit() {
         "Linux's accept(2) does not inherit O_NONBLOCK"
     );
 }
-// ANCHOR_END: nonblocking_accept

@@ -5,7 +5,6 @@ use std::time::Duration;
 use nonblocking_demo::interleave::interleave;
 use socklab_support::within;
 
-// ANCHOR: one_thread_serves_many
 /// Six clients each echo 4 MiB (more than the socket buffers hold, so each needs many turns)
 /// through server connections driven by the same single thread; every byte comes back in
 /// order, and some visits found nothing to do, which is the waste chapter 7 removes.
@@ -25,4 +24,3 @@ fn one_thread_serves_several_connections() {
     );
     assert!(report.would_blocks > 0);
 }
-// ANCHOR_END: one_thread_serves_many

@@ -7,7 +7,6 @@ use socklab_support::within;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-// ANCHOR: signal_interrupts_read
 /// A signal delivered to a thread blocked in `read` (handler without `SA_RESTART`) makes the
 /// read fail with `Interrupted`; retrying it then reads the data as if nothing happened.
 #[test]
@@ -21,9 +20,7 @@ fn signal_interrupts_read_and_retry_succeeds() {
     );
     assert_eq!(report.got, b"after the signal");
 }
-// ANCHOR_END: signal_interrupts_read
 
-// ANCHOR: spinning_burns_cpu
 /// Waiting 300 ms for a byte by retrying `WouldBlock` costs a large share of those 300 ms in
 /// CPU time and many calls; blocking in `read` costs almost nothing. The bounds are loose
 /// because CI machines are busy: the spinner must use at least a tenth of the wall time and
@@ -51,4 +48,3 @@ fn spinning_burns_cpu_blocking_does_not() {
         cost.blocking
     );
 }
-// ANCHOR_END: spinning_burns_cpu

@@ -23,7 +23,6 @@ fn set_nonblocking_sets_and_clears_o_nonblocking() {
     assert!(!is_nonblocking(&stream).unwrap());
 }
 
-// ANCHOR: fionbio
 /// On Linux, std sets the flag with one `ioctl(FIONBIO)`, not with `fcntl(F_SETFL)`: seen by
 /// tracing the `read` experiment's system calls with strace (skipped, with the reason, where
 /// strace is missing or may not trace).
@@ -61,9 +60,7 @@ fn std_sets_o_nonblocking_with_one_ioctl_on_linux() {
         "std used fcntl(F_SETFL) after all:\n{trace}"
     );
 }
-// ANCHOR_END: fionbio
 
-// ANCHOR: sa_restart
 /// A signal whose handler has `SA_RESTART` hits a thread sleeping in `read`. Without a socket
 /// timeout the read is restarted and returns the data that comes later; with `SO_RCVTIMEO`
 /// set, the same read fails with `Interrupted` (signal(7): such calls are never restarted).
@@ -80,4 +77,3 @@ fn sa_restart_restarts_a_read_unless_the_socket_has_a_timeout() {
     assert!(timed.handled >= 1, "the handler ran");
     assert_eq!(timed.read, Err(ErrorKind::Interrupted));
 }
-// ANCHOR_END: sa_restart

@@ -8,7 +8,6 @@ use socklab_support::within;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-// ANCHOR: blocking_read_parks_the_thread
 /// A blocking read on an empty socket does not return until the writer writes, and (on
 /// Linux, where `/proc` shows it) the reader thread sleeps in the kernel meanwhile.
 #[test]
@@ -30,9 +29,7 @@ fn blocking_read_parks_the_thread() {
         "a blocked reader is asleep (S)"
     );
 }
-// ANCHOR_END: blocking_read_parks_the_thread
 
-// ANCHOR: nonblocking_read_returns_would_block
 /// The same read with `O_NONBLOCK` fails with `WouldBlock` instead of waiting. (If the flag
 /// did nothing, the read would block forever and the watchdog would fail the test.)
 #[test]
@@ -42,4 +39,3 @@ fn nonblocking_read_returns_would_block() {
     });
     assert_eq!(err.kind(), ErrorKind::WouldBlock);
 }
-// ANCHOR_END: nonblocking_read_returns_would_block

@@ -11,7 +11,6 @@ use socklab_support::within;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-// ANCHOR: writer_fills_buffers_then_would_block
 /// A non-blocking writer on a peer that does not read has its writes accepted until the
 /// buffers are full; the last one that succeeds is short, and the next fails with
 /// `WouldBlock`, all without ever waiting.
@@ -31,9 +30,7 @@ fn writer_fills_buffers_then_would_block() {
         .expect("the buffers filled in the middle of a write");
     assert!(taken > 0 && taken < offered, "short: {taken} of {offered}");
 }
-// ANCHOR_END: writer_fills_buffers_then_would_block
 
-// ANCHOR: outbox_resumes_without_loss
 /// Counts the `write` calls that took less than offered or were refused.
 struct Tally<W> {
     inner: W,
@@ -106,4 +103,3 @@ fn outbox_resumes_without_loss() {
         "16 MiB cannot fit the buffers in one write"
     );
 }
-// ANCHOR_END: outbox_resumes_without_loss

@@ -216,6 +216,7 @@ impl Connections {
         self.freed.notify_all();
         state.open.len()
     }
+    // ANCHOR_END: close_all
 
     /// Waits until every slot is free again, at most `limit`; returns how many connections
     /// were still open at the bound (their threads are left to finish on their own).
@@ -237,7 +238,6 @@ impl Connections {
         }
         state.open.len()
     }
-    // ANCHOR_END: close_all
 
     /// The end of a stop, once the accept loop has returned: shuts the open connections
     /// down, logs how many, and waits for their threads (at most [`STOP_GRACE`]).

@@ -196,7 +196,6 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 // ANCHOR_END: read_full
 
-// ANCHOR: decoder
 /// Incremental framing for non-blocking code (chapter 7): bytes go in as they arrive, in
 /// pieces of any size; whole frames come out.
 ///
@@ -245,6 +244,7 @@ impl Decoder {
         self.queue.read_from(r)
     }
 
+    // ANCHOR: next_frame
     /// The next complete frame, `Ok(None)` if more bytes are needed, or an error for an
     /// announced length over the limit (the connection should be closed).
     pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
@@ -261,6 +261,7 @@ impl Decoder {
         self.queue.consume(HEADER_LEN + len); // O(1): the front advances.
         Ok(Some(payload))
     }
+    // ANCHOR_END: next_frame
 
     /// The error for a stream that ends now: `None` between frames, `Truncated` inside one.
     pub fn finish(&self) -> Option<FrameError> {
@@ -285,7 +286,6 @@ impl Decoder {
         Some(u32::from_be_bytes(header) as usize)
     }
 }
-// ANCHOR_END: decoder
 
 #[cfg(test)]
 mod tests {

@@ -46,9 +46,9 @@ fn inet(addr: &SockAddr) -> std::io::Result<SocketAddr> {
     })
 }
 
-// ANCHOR: walk
 /// Walks one connection through its life on `addr` (use port 0), narrating each call.
 pub fn walk(n: &Narrator, addr: SocketAddr) -> std::io::Result<Lifecycle> {
+    // ANCHOR: walk_listen
     // 1. socket(): an endpoint of the right family (IPv4 or IPv6), type and protocol.
     let listener = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     n.step("server", "socket()  -> a TCP socket with no address yet");
@@ -67,6 +67,7 @@ pub fn walk(n: &Narrator, addr: SocketAddr) -> std::io::Result<Lifecycle> {
         "server",
         "listen(128) -> passive socket; up to ~128 finished handshakes can wait",
     );
+    // ANCHOR_END: walk_listen
 
     // 4. connect(): the client needs no bind; the kernel gives it an ephemeral port.
     let client = TcpStream::connect(listener_addr)?;
@@ -87,6 +88,7 @@ pub fn walk(n: &Narrator, addr: SocketAddr) -> std::io::Result<Lifecycle> {
         &format!("connect() again -> connected from {}", second.local_addr()?),
     );
 
+    // ANCHOR: walk_accept
     // 5. accept(): a *new* socket per connection; the listener keeps listening.
     let (conn, peer) = listener.accept()?;
     let accepted_local = inet(&conn.local_addr()?)?;
@@ -95,6 +97,7 @@ pub fn walk(n: &Narrator, addr: SocketAddr) -> std::io::Result<Lifecycle> {
         "server",
         &format!("accept() -> new socket {accepted_local} <-> {accepted_peer}"),
     );
+    // ANCHOR_END: walk_accept
     let (conn2, peer2) = listener.accept()?;
     n.step(
         "server",
@@ -140,4 +143,3 @@ pub fn walk(n: &Narrator, addr: SocketAddr) -> std::io::Result<Lifecycle> {
         accepted_peer,
     })
 }
-// ANCHOR_END: walk

@@ -157,7 +157,6 @@ impl Server {
         Ok(addr)
     }
 
-    // ANCHOR: run
     /// Accepts and serves connections, each on its own thread, until the stop is requested;
     /// then closes the open connections, logs the counters, and returns `Ok`.
     pub fn run(self) -> io::Result<()> {
@@ -179,10 +178,8 @@ impl Server {
             .step("server", &format!("stopped: {}", self.stats.summary()));
         Ok(())
     }
-    // ANCHOR_END: run
 }
 
-// ANCHOR: serve_connection
 /// Echoes frames on one connection until the peer closes, misbehaves or goes idle, or the
 /// server stops.
 fn serve_connection(
@@ -216,6 +213,7 @@ fn serve_connection(
     // When the thread lets go of `stream`, the socket closes: close(2) sends FIN to the peer.
 }
 
+// ANCHOR: echo_frames
 /// The echo loop proper; returns how many frames were echoed before a clean close.
 fn echo_frames(stream: &TcpStream, config: ServerConfig, stats: &Stats) -> Result<u64, FrameError> {
     // Every blocking call below is bounded, so an idle or stuck peer frees its thread.
@@ -235,6 +233,7 @@ fn echo_frames(stream: &TcpStream, config: ServerConfig, stats: &Stats) -> Resul
     }
     Ok(frames)
 }
+// ANCHOR_END: echo_frames
 
 /// A reader that gives each `read` the idle timeout, or less once a frame has begun: the
 /// time left of [`ServerConfig::frame_timeout`] (chapter 6's deadline, recomputed before every
@@ -282,7 +281,6 @@ impl Read for FrameDeadline<'_> {
         Ok(n)
     }
 }
-// ANCHOR_END: serve_connection
 
 /// A one-line reason for dropping a connection, for the server's log.
 fn describe(e: &FrameError, config: ServerConfig) -> String {

@@ -9,7 +9,6 @@ use tcp_demo::stream;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-// ANCHOR: one_write_arrives_in_several_reads
 /// One `write` of 1 MiB, read with a buffer of 1 MiB, still takes several `read`s: the
 /// stream does not deliver the sender's writes as units.
 #[test]
@@ -33,9 +32,7 @@ fn one_write_arrives_in_several_reads() {
         seen.read_sizes
     );
 }
-// ANCHOR_END: one_write_arrives_in_several_reads
 
-// ANCHOR: several_writes_arrive_in_one_read
 /// Ten separate writes of ten bytes, each its own segment (`TCP_NODELAY`), come out of a single
 /// `read` once they have all arrived: the boundaries between them are gone.
 #[test]
@@ -45,9 +42,7 @@ fn several_writes_arrive_in_one_read() {
     });
     assert_eq!(seen.first_read, 100);
 }
-// ANCHOR_END: several_writes_arrive_in_one_read
 
-// ANCHOR: a_stream_is_not_one_byte_at_a_time
 /// Myth: "a byte stream sends one byte at a time". Reads return as much as has arrived: here
 /// the typical read of a 1 MiB transfer returns kilobytes, and 1 MiB takes far fewer reads
 /// than it has bytes.
@@ -67,9 +62,7 @@ fn a_stream_is_not_one_byte_at_a_time() {
         seen.read_sizes.len()
     );
 }
-// ANCHOR_END: a_stream_is_not_one_byte_at_a_time
 
-// ANCHOR: write_may_be_short
 /// A single `write` of 64 MiB to a peer that never reads returns *fewer* bytes than offered
 /// once the buffers are full and the write timeout expires: callers must loop (`write_all`).
 #[test]
@@ -84,7 +77,6 @@ fn write_may_be_short() {
         "a peer that never reads cannot absorb 64 MiB, yet took {taken}"
     );
 }
-// ANCHOR_END: write_may_be_short
 
 // ANCHOR: read_zero_means_peer_closed
 /// `read` returning 0 is end of stream: the peer closed. It keeps returning 0, never an error

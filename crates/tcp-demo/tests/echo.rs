@@ -66,7 +66,6 @@ fn stream_through(addr: SocketAddr, seed: u64, total: usize, frame_len: usize) -
     [sender.join().unwrap(), received.digest()]
 }
 
-// ANCHOR: echo_64_mib_integrity
 /// 64 MiB of random bytes in 256 KiB frames come back over one connection, every byte in
 /// order (equal length and CRC-32).
 #[test]
@@ -86,7 +85,6 @@ fn echo_64_mib_integrity() {
     );
     assert_eq!(counted, 256);
 }
-// ANCHOR_END: echo_64_mib_integrity
 
 /// Sixteen clients at once, each with its own random frame sizes, all get their bytes back.
 #[test]
@@ -129,7 +127,6 @@ fn read_to_end(stream: &mut TcpStream) -> std::io::Result<()> {
     stream.read_to_end(&mut sink).map(drop)
 }
 
-// ANCHOR: oversize_frame_closes_only_that_connection
 /// A header announcing more than the limit closes that connection (after logging why), and
 /// only that one: a client connected before and a client connecting after are served.
 #[test]
@@ -149,9 +146,7 @@ fn oversize_frame_closes_only_that_connection() {
         assert_eq!(stats.dropped.load(Ordering::Relaxed), 1);
     });
 }
-// ANCHOR_END: oversize_frame_closes_only_that_connection
 
-// ANCHOR: truncated_frame_is_an_error
 /// A client that vanishes in the middle of a frame is logged as truncated, and the clients
 /// around it carry on undisturbed, including one in the middle of a large transfer.
 #[test]
@@ -175,9 +170,7 @@ fn client_vanishing_mid_frame_does_not_disturb_others() {
         assert_eq!(stats.dropped.load(Ordering::Relaxed), 1);
     });
 }
-// ANCHOR_END: truncated_frame_is_an_error
 
-// ANCHOR: connection_limit_makes_clients_wait
 /// With `max_connections = 2`, a third client connects (the kernel queues it) but is not
 /// served until one of the first two leaves; then it is.
 #[test]
@@ -216,9 +209,7 @@ fn connection_limit_makes_clients_wait() {
         assert_eq!(second.echo(b"2 again").unwrap(), b"2 again");
     });
 }
-// ANCHOR_END: connection_limit_makes_clients_wait
 
-// ANCHOR: idle_client_is_closed
 /// A client that connects and says nothing is closed after the idle timeout, not before,
 /// and the reason is logged.
 #[test]
@@ -240,7 +231,6 @@ fn idle_client_is_closed() {
         assert!(log.said("idle for 300ms"), "{:?}", log.lines());
     });
 }
-// ANCHOR_END: idle_client_is_closed
 
 /// A client that drips a frame one byte every 50 ms never trips the 300 ms idle timeout, but
 /// its frame must be complete within the 500 ms frame timeout: it is closed after that, not

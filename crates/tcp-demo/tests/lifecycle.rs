@@ -8,7 +8,6 @@ use socklab_support::{Narrator, within};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
-// ANCHOR: accepted_socket_shares_listener_port
 /// Myth: "the server assigns a new port to each accepted connection". Every accepted socket
 /// has the listener's own local port; connections differ only in the peer's half of the
 /// 4-tuple.
@@ -47,7 +46,6 @@ fn accepted_socket_shares_listener_port() {
         );
     });
 }
-// ANCHOR_END: accepted_socket_shares_listener_port
 
 // ANCHOR: handshake_completes_before_accept
 /// `connect` returns once the kernel has finished the handshake, before the server calls

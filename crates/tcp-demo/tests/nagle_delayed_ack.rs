@@ -93,7 +93,6 @@ fn pieces<'t>(segments: &[(&'t Packet, &'t Tcp)]) -> Vec<[(&'t Packet, &'t Tcp);
     from_a.chunks(2).filter_map(|c| c.try_into().ok()).collect()
 }
 
-// ANCHOR: write_write_read_stalls_without_nodelay
 /// Without `TCP_NODELAY`, once the exchange has settled, each write-write-read request holds
 /// its body back until the header is acknowledged, and B delays that ACK, having no reply to
 /// carry it yet: the body leaves only after B's lone ACK has arrived, B sent that ACK at
@@ -185,4 +184,3 @@ fn write_write_read_stalls_by_the_delayed_ack_without_nodelay() {
         "only {stalled} of {REQUESTS} requests waited for a delayed ACK"
     );
 }
-// ANCHOR_END: write_write_read_stalls_without_nodelay

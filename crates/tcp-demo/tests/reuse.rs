@@ -5,7 +5,6 @@ use std::net::TcpListener;
 
 use tcp_demo::reuse::{listen_on, serve_one_and_stop};
 
-// ANCHOR: binding_a_port_in_use_fails
 /// A second listener on a port that is listening fails with `AddrInUse`, even with
 /// `SO_REUSEADDR` (which std's `bind` sets on Unix): the option is not a way to share a port.
 #[test]
@@ -17,9 +16,7 @@ fn binding_a_port_in_use_fails() {
     let err = listen_on(addr, true).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
 }
-// ANCHOR_END: binding_a_port_in_use_fails
 
-// ANCHOR: reuseaddr_allows_restart
 /// A server that closed its connections first and stopped can be restarted on the same port
 /// at once with `SO_REUSEADDR`, while the closed connection still lingers.
 #[test]
@@ -37,9 +34,7 @@ fn reuseaddr_allows_restart() {
     let restarted = listen_on(addr, true).expect("SO_REUSEADDR lets the server restart");
     assert_eq!(restarted.local_addr().unwrap(), addr);
 }
-// ANCHOR_END: reuseaddr_allows_restart
 
-// ANCHOR: std_bind_sets_reuseaddr
 /// std's `TcpListener::bind` sets `SO_REUSEADDR` on Unix (read back with `getsockopt`), which
 /// is why a Rust server restarts at once where a C server that forgot the option fails; the
 /// chapter's own `listen_on(addr, false)` leaves it off.
@@ -52,4 +47,3 @@ fn std_bind_sets_so_reuseaddr_on_unix() {
     let std_listener = TcpListener::bind("127.0.0.1:0").unwrap();
     assert!(SockRef::from(&std_listener).reuse_address().unwrap());
 }
-// ANCHOR_END: std_bind_sets_reuseaddr

@@ -15,7 +15,6 @@ use tcp_demo::{Client, Server, ServerConfig};
 const LIMIT: Duration = Duration::from_secs(30);
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-// ANCHOR: stop_closes_open_connections_and_returns
 /// A stop (here `Stop::trigger`, in the binary a signal) wakes the accept loop; a client that
 /// is connected and idle sees end of stream (its read returns 0, not a timeout), the server
 /// logs why it closed it, and `run` returns `Ok` after logging its counters last.
@@ -53,7 +52,6 @@ fn stop_closes_open_connections_and_returns() {
     // The listener is closed: nobody is left waiting in a queue that will never be served.
     assert!(TcpStream::connect(addr).is_err());
 }
-// ANCHOR_END: stop_closes_open_connections_and_returns
 
 /// A stop while every slot is taken (the accept loop waiting for one, not in `poll`) is
 /// noticed too, and the client waiting in the accept queue is closed rather than left hanging.

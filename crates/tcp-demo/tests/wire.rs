@@ -20,7 +20,6 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// handshake, inside the MSS.
 const TIMESTAMPS: usize = 12;
 
-// ANCHOR: handshake_carries_mss_and_window_scale
 /// The handshake is three segments, `[S]`, `[S.]`, `[.]`; both SYNs carry an MSS of the
 /// link's MTU less 40 bytes of headers, and a window scale; the third acknowledges the
 /// SYN-ACK and carries neither (proved by the packets, at two MTUs).
@@ -52,9 +51,7 @@ fn handshake_carries_mss_and_window_scale() {
         assert_eq!((ack.1.mss(), ack.1.window_scale()), (None, None));
     }
 }
-// ANCHOR_END: handshake_carries_mss_and_window_scale
 
-// ANCHOR: connect_returns_after_the_syn_ack
 /// `connect` returns once the SYN-ACK has arrived: one round trip (two crossings of `50 ms`)
 /// after it was called, and *before* its own ACK reaches the server; `accept` returns only
 /// after that ACK has arrived (proved by the lab's clock against the packets' times).
@@ -93,9 +90,7 @@ fn connect_returns_after_the_syn_ack() {
         "accept returned before the ACK arrived"
     );
 }
-// ANCHOR_END: connect_returns_after_the_syn_ack
 
-// ANCHOR: one_big_write_leaves_as_mss_segments
 /// One `write` of `100 KB` over a link with an MTU of `1500` bytes leaves as segments of at
 /// most one MSS (`1460` bytes, less `12` of timestamp option: `1448` of data), nearly all of
 /// them full, and no packet longer than the MTU (proved by the packets).
@@ -121,13 +116,11 @@ fn one_big_write_leaves_as_mss_segments() {
         assert!(p.len <= 1500, "a packet longer than the MTU: {p}");
     }
 }
-// ANCHOR_END: one_big_write_leaves_as_mss_segments
 
 /// How many small writes: fewer than Linux's initial congestion window (10 segments), so
 /// that only Nagle's algorithm, and not the congestion window, can hold any of them back.
 const WRITES: usize = 8;
 
-// ANCHOR: small_writes_leave_as_fewer_segments
 /// Eight `10`-byte writes, one right after the other, leave as fewer segments than writes:
 /// the first leaves at once; while it waits for its ACK, Nagle's algorithm holds the next
 /// writes' bytes and sends them together (proved by the packets: a segment carrying several
@@ -165,7 +158,6 @@ fn nodelay_sends_each_small_write() {
     print!("{trace}");
     assert_eq!(wire::data_from_a(&trace), vec![10; WRITES]);
 }
-// ANCHOR_END: small_writes_leave_as_fewer_segments
 
 /// The lines of `out` under each `== ` heading, by the heading's number (`1.`, `2.`, ...).
 fn sections(out: &str) -> Vec<(String, Vec<&str>)> {
@@ -180,7 +172,6 @@ fn sections(out: &str) -> Vec<(String, Vec<&str>)> {
     sections
 }
 
-// ANCHOR: demo_wire_prints_the_packets_under_the_narration
 /// `demo --wire --pcap FILE` runs the experiments on the lab and prints each one's packets
 /// under its narration: the SYN with its MSS under the handshake, full-sized segments under
 /// the big write; and `tcpdump -r FILE` reads the very packets it printed.
@@ -228,7 +219,6 @@ fn demo_wire_prints_the_packets_under_the_narration() {
     testing::compare_with_tcpdump(name, &printed, &pcap);
     let _ = std::fs::remove_file(&pcap);
 }
-// ANCHOR_END: demo_wire_prints_the_packets_under_the_narration
 
 /// Where no lab can be made, `demo --wire` says why and how to allow it in one line, and
 /// exits 1 (the lab is switched off here with `SOCKLAB_WIRE_FORCE_UNAVAILABLE`); `--pcap`
