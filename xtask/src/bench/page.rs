@@ -400,7 +400,8 @@ pub fn results_page(run: &Run, models: &Models) -> String {
          <!-- Written by `cargo xtask bench`; do not edit. -->\n\
          {{#include generated/goals.md}}\n\n\
          Absolute figures vary between machines and runs; the ratios, taken in one run, are what \
-         to compare. What the figures mean, and what was tried where a goal is missed: \
+         to compare. [How the benchmarks were measured](method.md) says how each figure is \
+         taken, and what was tried where a goal is missed. What the figures mean: \
          [chapter 3](../ch03-buffers.md) for throughput, \
          [chapter 7](../ch07-multiplex.md#measurements-every-model-side-by-side) for the I/O \
          models, [chapter 11](../ch11-uring.md#measurements-system-calls-per-request) for \
