@@ -20,6 +20,8 @@
 //! - [`deadline`]: per-call timeouts versus an overall deadline, against a slowloris peer.
 //! - [`keepalive`]: TCP keepalive and `TCP_USER_TIMEOUT`, their defaults, and an
 //!   application heartbeat for what keepalive cannot see.
+//! - [`wire`]: dead peers on the wire lab: a connect into a black hole, keepalive probes and
+//!   `TCP_USER_TIMEOUT`, every packet sent into the cut recorded (`demo --wire`).
 //! - [`demo`]: the narrated tour that `cargo run -p timeouts-demo` prints.
 
 pub mod connect;
@@ -27,6 +29,7 @@ pub mod deadline;
 pub mod demo;
 pub mod io;
 pub mod keepalive;
+pub mod wire;
 
 /// Whether `e` is a timeout. On Unix, `SO_RCVTIMEO`/`SO_SNDTIMEO` expiring makes the call fail
 /// with `EAGAIN`, which Rust reports as `WouldBlock`; Windows reports `TimedOut`; deadlines in

@@ -1,7 +1,9 @@
 //! `timeouts-demo`: chapter 6's binary, timeouts. Run `cargo run -p timeouts-demo` for the
 //! narrated tour, or one experiment with its own durations, e.g.
-//! `cargo run -p timeouts-demo -- slowloris --per-read 1s --deadline 3s`.
+//! `cargo run -p timeouts-demo -- slowloris --per-read 1s --deadline 3s`, or `demo --wire` for
+//! dead peers on the wire lab, every packet shown.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -15,9 +17,12 @@ use timeouts_demo::{connect, deadline, io};
     about = "Chapter 6: connect, read and write timeouts, deadlines, keepalive",
     long_about = "Chapter 6 of socklab: timeouts. With no arguments, runs a narrated tour: a \
                   connect that cannot complete, read and write timeouts, why a per-read \
-                  timeout is not a deadline (slowloris), keepalive and heartbeats.",
+                  timeout is not a deadline (slowloris), keepalive and heartbeats. With \
+                  `demo --wire`, black holes, keepalive probes and TCP_USER_TIMEOUT on the \
+                  wire lab, a link that can be cut, every packet shown.",
     after_help = "Durations take units: 500ms, 2s, 1m.\n\nExamples:\n  \
         cargo run -p timeouts-demo\n  \
+        cargo run -p timeouts-demo -- demo --wire --pcap dead-peers.pcap\n  \
         cargo run -p timeouts-demo -- connect --timeout 2s\n  \
         cargo run -p timeouts-demo -- slowloris --drip 100ms --per-read 1s --deadline 3s"
 )]
@@ -29,7 +34,16 @@ struct Args {
 #[derive(Subcommand)]
 enum Command {
     /// The narrated tour (the default).
-    Demo,
+    Demo {
+        /// Run the dead-peer experiments on the wire lab instead (two network namespaces and
+        /// a recorded link that is cut; Linux), each followed by its packets in tcpdump's
+        /// notation.
+        #[arg(long)]
+        wire: bool,
+        /// With --wire, also save the packets shown to FILE (pcap: `tcpdump -nr FILE`).
+        #[arg(long, value_name = "FILE", requires = "wire")]
+        pcap: Option<PathBuf>,
+    },
     /// Connect to a listener whose accept queue is full, with a timeout.
     Connect {
         /// How long to wait for the handshake.
@@ -61,8 +75,19 @@ enum Command {
 
 fn main() -> ExitCode {
     cli::run("timeouts-demo", || {
-        match Args::parse().command.unwrap_or(Command::Demo) {
-            Command::Demo => timeouts_demo::demo::run(&Narrator::stdout())?,
+        let demo = Command::Demo {
+            wire: false,
+            pcap: None,
+        };
+        match Args::parse().command.unwrap_or(demo) {
+            Command::Demo { wire: false, .. } => timeouts_demo::demo::run(&Narrator::stdout())?,
+            Command::Demo { wire: true, pcap } => {
+                // Without root, become root of a user namespace of our own, which the kernel
+                // allows only while the process has one thread: now, before anything starts
+                // one. If it fails, the lab says why below.
+                let _ = socklab_wire::enter_user_namespace();
+                timeouts_demo::wire::demo(&Narrator::stdout(), pcap.as_deref())?;
+            }
             Command::Connect { timeout } => {
                 let full = connect::full_accept_queue()?;
                 let (result, took) = connect::timed_connect(full.listener.local_addr()?, timeout);

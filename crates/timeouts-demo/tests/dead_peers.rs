@@ -12,49 +12,38 @@
 //!   either direction.
 //!
 //! Every time asserted is a lower bound (a timer never fires early); upper bounds are only the
-//! generous `within` around each experiment. Where no lab can be made, each test says why
-//! (`SKIPPED ...`) and returns; the loopback tests of the chapter still run.
+//! generous `within` around each experiment. The first three experiments are the library's
+//! (`timeouts_demo::wire`), which `demo --wire` also runs, printing their packets; the last
+//! tests here check what it prints, and that `tcpdump -r` reads the pcap file it saves as the
+//! same packets. Where no lab can be made, each test says why (`SKIPPED ...`) and returns; the
+//! loopback tests of the chapter still run.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use socklab_support::{wait, within};
+use socklab_support::{process, wait, within};
 use socklab_wire::lab::STEP_TIMEOUT;
-use socklab_wire::{Direction, DropReason, Host, Lab, LinkConfig, Packet, Tcp, Trace, testing};
-#[cfg(target_os = "linux")]
-use timeouts_demo::keepalive::set_user_timeout;
-use timeouts_demo::keepalive::{Heartbeat, enable_keepalive};
+use socklab_wire::{Direction, DropReason, Packet, Tcp, Trace, testing};
+use timeouts_demo::keepalive::Heartbeat;
+use timeouts_demo::wire::{self, link, syns, sysctl};
 
 /// The bound on each whole experiment: far above what any takes, so it only ends a hang.
 const LIMIT: Duration = Duration::from_secs(30);
 
 const MS: Duration = Duration::from_millis(1);
 
-/// The experiments' link: `5 ms` each way, a round trip of `10 ms`.
-fn link() -> LinkConfig {
-    LinkConfig {
-        delay: 5 * MS,
-        ..LinkConfig::default()
-    }
-}
-
-/// When the sender sent a segment, in milliseconds on its own clock: the timestamp option's
-/// TSval, which Linux puts in every segment. Gaps between two segments' TSvals are the gaps
-/// between their sending, whatever queue the link read them from.
+/// When the sender sent a segment, in milliseconds on its own clock (the TSval).
 fn sent_ms(t: &Tcp) -> u32 {
-    t.timestamp().expect("Linux stamps every segment").0
+    wire::sent_ms(t).expect("Linux stamps every segment")
 }
 
 /// The gaps, in milliseconds of the sender's clock, between consecutive segments.
 fn gaps_ms(segments: &[(&Packet, &Tcp)]) -> Vec<u32> {
-    segments
-        .windows(2)
-        .map(|w| sent_ms(w[1].1).wrapping_sub(sent_ms(w[0].1)))
-        .collect()
+    wire::gaps_ms(segments).expect("Linux stamps every segment")
 }
 
 fn ms(d: Duration) -> u32 {
@@ -62,21 +51,6 @@ fn ms(d: Duration) -> u32 {
 }
 
 // ANCHOR: connect_into_a_black_hole
-/// Reads a sysctl of a lab host's network namespace (the files under `/proc/sys/net` belong
-/// to the namespace of the thread that opens them); `None` if this kernel does not have it.
-fn sysctl(host: &Host, name: &str) -> Option<u32> {
-    let path = format!("/proc/sys/net/ipv4/{name}");
-    let text = host.run(|| std::fs::read_to_string(path)).unwrap().ok()?;
-    Some(text.trim().parse().expect("a number"))
-}
-
-/// The SYNs sent to `port`.
-fn syns(lab: &Lab, port: u16) -> Trace {
-    lab.trace()
-        .port(port)
-        .only(|p| p.tcp().is_some_and(Tcp::is_syn))
-}
-
 /// A `connect` to a host behind a cut link hears nothing back, and retransmits its SYN, every
 /// copy dropped; `connect_timeout` fails with `TimedOut` after its `3500 ms`, not before. On
 /// Linux the first retransmissions are at least `1 s` apart, as many of them as the sysctl
@@ -93,14 +67,17 @@ fn connect_into_a_black_hole_retries_then_gives_up() {
         return;
     };
     let classic = testing::lab(name, link()).expect("one was made above");
-    let linear = sysctl(lab.a(), "tcp_syn_linear_timeouts").unwrap_or(0);
+    let linear = sysctl(lab.a(), "tcp_syn_linear_timeouts")
+        .unwrap()
+        .unwrap_or(0);
     if linear > 0 {
         let a = classic.a();
         a.run(|| std::fs::write("/proc/sys/net/ipv4/tcp_syn_linear_timeouts", "0"))
             .unwrap()
             .unwrap();
-        assert_eq!(sysctl(a, "tcp_syn_linear_timeouts"), Some(0));
+        assert_eq!(sysctl(a, "tcp_syn_linear_timeouts").unwrap(), Some(0));
     }
+    let (lab, classic) = (Arc::new(lab), Arc::new(classic));
     let (long, short) = (3500 * MS, 1500 * MS);
     let mut connects = Vec::new();
     for (lab, port, timeout) in [
@@ -108,13 +85,10 @@ fn connect_into_a_black_hole_retries_then_gives_up() {
         (&lab, 7001, short),
         (&classic, 7000, long),
     ] {
-        lab.link().cut(true);
-        // Nothing needs to listen at B: no SYN gets there.
-        let (a, to, clock) = (lab.a().clone(), lab.b().addr(port), lab.link().clone());
+        let lab = Arc::clone(lab);
         connects.push(thread::spawn(move || {
-            let called = clock.now();
-            let result = a.run(|| TcpStream::connect_timeout(&to, timeout)).unwrap();
-            (result.map(drop), clock.now() - called, timeout)
+            let hole = wire::connect_into_a_black_hole(&lab, port, timeout).unwrap();
+            (hole.result, hole.took, timeout)
         }));
     }
     // All started together; when the long ones return, `3500 ms` on, the short one's next
@@ -191,30 +165,12 @@ fn keepalive_probes_an_idle_peer_and_gives_up_on_a_dead_one() {
     let Some(lab) = testing::lab(name, link()) else {
         return;
     };
-    let (client, _server) = lab.connect(7000).unwrap();
-    enable_keepalive(&client, IDLE, INTERVAL, COUNT).unwrap();
-    // B sends nothing after the handshake but answers to probes.
-    lab.wait_for(7000, "the peer's answer to the first probe", |p, t| {
-        p.direction == Direction::BToA && !t.flags.syn
-    })
-    .unwrap();
-    lab.link().cut(true);
-    let clock = lab.link().clone();
-    let (err, failed_at) = within(LIMIT, "a read until keepalive gives up", move || {
-        client
-            .set_read_timeout(Some(IDLE + INTERVAL * COUNT + STEP_TIMEOUT))
-            .unwrap();
-        let err = (&client)
-            .read(&mut [0u8; 1])
-            .expect_err("a dead peer sent data");
-        (err, clock.now())
+    let (lab, k) = within(LIMIT, "a read until keepalive gives up", move || {
+        let k = wire::keepalive(&lab, 7000, IDLE, INTERVAL, COUNT).unwrap();
+        (lab, k)
     });
-    // Giving up, the kernel sends a RST (into the cut); wait until the link has read it.
-    let trace = lab
-        .wait_for(7000, "the RST sent on giving up", |p, t| {
-            p.direction == Direction::AToB && t.flags.rst
-        })
-        .unwrap();
+    drop(lab);
+    let (err, failed_at, trace) = (k.error, k.failed_at, k.trace);
     print!("{trace}");
     println!("the read failed at {failed_at:?}: {err}");
     assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
@@ -283,33 +239,22 @@ fn user_timeout_fails_unacknowledged_data_on_a_cut_link() {
     let Some(lab) = testing::lab(name, link()) else {
         return;
     };
-    let (bounded, _b1) = lab.connect(7000).unwrap();
-    let (unbounded, _b2) = lab.connect(7001).unwrap();
-    let set = set_user_timeout(&bounded, USER_TIMEOUT).unwrap();
+    let (lab, u) = within(LIMIT, "a read until the user timeout", move || {
+        let u = wire::user_timeout(&lab, 7000, 7001, USER_TIMEOUT).unwrap();
+        (lab, u)
+    });
     assert_eq!(
-        set,
+        u.set,
         Some(USER_TIMEOUT),
         "TCP_USER_TIMEOUT reads back as set"
     );
-    lab.link().cut(true);
-    let wrote_at = lab.now();
-    (&bounded).write_all(&[1; 100]).unwrap();
-    (&unbounded).write_all(&[2; 100]).unwrap();
-    let clock = lab.link().clone();
-    let (err, bounded) = within(LIMIT, "a read until the user timeout", move || {
-        let err = (&bounded)
-            .read(&mut [0u8; 1])
-            .expect_err("a dead peer sent data");
-        println!("the read failed after {:?}", clock.now() - wrote_at);
-        (err, bounded)
-    });
-    let failed_after = lab.now() - wrote_at;
+    let (err, failed_after, unbounded) = (u.error, u.failed_after, u.unbounded);
+    println!("the read failed after {failed_after:?}");
     assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
     assert!(
         failed_after >= USER_TIMEOUT,
         "failed after {failed_after:?}"
     );
-    drop(bounded);
     // The data of the connection without the option, and its retransmissions so far.
     let data = |trace: &Trace| -> usize {
         trace
@@ -339,7 +284,9 @@ fn user_timeout_fails_unacknowledged_data_on_a_cut_link() {
     println!("resent after gaps, on A's clock, of {gaps:?} ms");
     // The first resend is a tail loss probe (RFC 8985), the second the retransmission timer,
     // each at least the minimum RTO; from then on the timer doubles.
-    let rto_min = sysctl(lab.a(), "tcp_rto_min_us").map_or(200, |us| us / 1000);
+    let rto_min = sysctl(lab.a(), "tcp_rto_min_us")
+        .unwrap()
+        .map_or(200, |us| us / 1000);
     assert!(
         gaps[..2].iter().all(|&g| g >= rto_min),
         "{gaps:?}, minimum {rto_min} ms"
@@ -347,7 +294,9 @@ fn user_timeout_fails_unacknowledged_data_on_a_cut_link() {
     for w in gaps[1..].windows(2) {
         assert!(2 * w[1] >= 3 * w[0], "the gaps did not grow: {gaps:?}");
     }
-    let retries2 = sysctl(lab.a(), "tcp_retries2").expect("Linux has tcp_retries2");
+    let retries2 = sysctl(lab.a(), "tcp_retries2")
+        .unwrap()
+        .expect("Linux has tcp_retries2");
     println!("tcp_retries2 in the lab's namespace: {retries2}");
 }
 // ANCHOR_END: user_timeout_fails_unacknowledged_data
@@ -482,3 +431,125 @@ fn heartbeats_notice_a_cut_either_way() {
     }
 }
 // ANCHOR_END: heartbeats_notice_a_cut_either_way
+
+const BIN: &str = env!("CARGO_BIN_EXE_timeouts-demo");
+
+/// The lines of `out` under each `== ` heading, by the heading's number (`1.`, `2.`, ...).
+fn sections(out: &str) -> Vec<(String, Vec<&str>)> {
+    let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
+    for line in out.lines() {
+        if let Some(title) = line.strip_prefix("== ") {
+            sections.push((title.to_string(), Vec::new()));
+        } else if let Some((_, lines)) = sections.last_mut() {
+            lines.push(line);
+        }
+    }
+    sections
+}
+
+/// The TSval of a printed segment (`TS val 265711778 ecr ...`).
+fn ts_val(line: &str) -> u32 {
+    let (_, rest) = line.split_once("TS val ").expect("a timestamp");
+    rest.split(' ').next().unwrap().parse().unwrap()
+}
+
+/// `demo --wire --pcap FILE` runs the dead-peer experiments on the lab and prints each one's
+/// packets under its narration: the connect's SYN and, at least `1 s` later on A's clock,
+/// the same SYN again, both into the cut; keepalive's probe answered by B, the next one and
+/// the RST lost in the cut; the data of the connection with `TCP_USER_TIMEOUT` sent again
+/// into the cut before its read failed with `TimedOut` (proved by the packets printed); and
+/// `tcpdump -r FILE` reads the very packets it printed.
+#[test]
+fn demo_wire_prints_what_goes_into_the_cut() {
+    let name = "demo_wire_prints_what_goes_into_the_cut";
+    if !testing::programs_can_make_labs(name) {
+        return;
+    }
+    let pcap = std::env::temp_dir().join(format!("timeouts-demo-wire-{}.pcap", std::process::id()));
+    let out = process::run(
+        BIN,
+        &["demo", "--wire", "--pcap", &pcap.to_string_lossy()],
+        LIMIT,
+    );
+    print!("{}", out.stdout);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let sections = sections(&out.stdout);
+    // The lines of section `n` after its narration `narration`, that contain all of `parts`.
+    let under = |n: &str, narration: &str, parts: &[&str]| -> Vec<String> {
+        let (title, lines) = sections
+            .iter()
+            .find(|(title, _)| title.starts_with(n))
+            .unwrap_or_else(|| panic!("no section {n}"));
+        let said = lines
+            .iter()
+            .position(|l| l.contains(narration))
+            .unwrap_or_else(|| panic!("{title}: no {narration:?}"));
+        let shown: Vec<String> = lines[said..]
+            .iter()
+            .filter(|l| parts.iter().all(|part| l.contains(part)))
+            .map(|l| l.to_string())
+            .collect();
+        assert!(
+            !shown.is_empty(),
+            "{title}: no packet with {parts:?} after {narration:?}"
+        );
+        shown
+    };
+    let syns = under(
+        "1.",
+        "-> Err(TimedOut)",
+        &["> 10.77.0.2.7001: Flags [S], seq 0,", "[dropped: cut]"],
+    );
+    assert_eq!(syns.len(), 2, "the SYN and one retransmission: {syns:?}");
+    let gap = ts_val(&syns[1]).wrapping_sub(ts_val(&syns[0]));
+    assert!(gap >= 1000, "the SYN sent again after {gap} ms");
+    let answered = under(
+        "2.",
+        "-> Err(TimedOut)",
+        &["IP 10.77.0.2.7002 > ", "Flags [.], ack 1,"],
+    );
+    assert!(
+        !answered[0].contains("[dropped"),
+        "B's answer lost: {answered:?}"
+    );
+    under(
+        "2.",
+        "-> Err(TimedOut)",
+        &["> 10.77.0.2.7002: Flags [.], ack 1,", "[dropped: cut]"],
+    );
+    under(
+        "2.",
+        "-> Err(TimedOut)",
+        &["> 10.77.0.2.7002: Flags [R.]", "[dropped: cut]"],
+    );
+    let resent = under(
+        "3.",
+        "7003: read() -> Err(TimedOut)",
+        &["> 10.77.0.2.7003: Flags [P.], seq 1:101,", "[dropped: cut]"],
+    );
+    assert!(resent.len() >= 2, "the data was not sent again: {resent:?}");
+    let printed = testing::trace_lines(&out.stdout);
+    testing::compare_with_tcpdump(name, &printed, &pcap);
+    let _ = std::fs::remove_file(&pcap);
+}
+
+/// Where no lab can be made, `demo --wire` says why and how to allow it in one line, and
+/// exits 1 (the lab is switched off here with `SOCKLAB_WIRE_FORCE_UNAVAILABLE`); `--pcap`
+/// without `--wire` is refused as a usage error.
+#[test]
+fn demo_wire_without_a_lab_says_why_in_one_line() {
+    let off = format!("{}=1", socklab_wire::access::FORCE_UNAVAILABLE_VAR);
+    let out = process::run("env", &[&off, BIN, "demo", "--wire"], LIMIT);
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("timeouts-demo: error: no wire lab here: SOCKLAB_WIRE_FORCE_UNAVAILABLE"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("; to allow it: "), "{}", out.stderr);
+    assert_eq!(out.stdout, "", "nothing ran");
+    let out = process::run(BIN, &["demo", "--pcap", "x.pcap"], LIMIT);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+}

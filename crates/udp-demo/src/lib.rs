@@ -21,6 +21,8 @@
 //!   `IP_RECVERR` lets an unconnected socket hear them too (Linux).
 //! - [`reliable`]: sequence numbers, per-try timeouts and retries: reliability is the
 //!   application's job.
+//! - [`wire`]: the link itself losing, reordering and fragmenting: the retries, fragments
+//!   and `IP_MTU_DISCOVER` on the wire lab, every packet recorded (`demo --wire`).
 //! - [`demo`]: the narrated tour that `cargo run -p udp-demo` prints.
 
 pub mod boundaries;
@@ -31,6 +33,7 @@ pub mod limits;
 pub mod loss;
 pub mod reliable;
 pub mod truncation;
+pub mod wire;
 
 /// The largest UDP payload over IPv4: 65,535 (the IP length field's maximum) minus 20 bytes of
 /// IPv4 header and 8 bytes of UDP header.

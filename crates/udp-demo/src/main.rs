@@ -1,8 +1,10 @@
 //! `udp-demo`: chapter 2's binary, UDP. Run `cargo run -p udp-demo` for the narrated tour, or
-//! `server` and `client` in two terminals (try `server --drop 0.3`; Ctrl-C stops it cleanly).
+//! `server` and `client` in two terminals (try `server --drop 0.3`; Ctrl-C stops it cleanly),
+//! or `demo --wire` to see the datagrams on a link that loses, reorders and fragments.
 
 use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,9 +22,11 @@ use udp_demo::reliable::Client;
     about = "Chapter 2: UDP datagrams, boundaries, truncation, loss and reliability",
     long_about = "Chapter 2 of socklab: UDP. With no arguments, runs a narrated tour of \
                   datagram echo, boundaries, truncation, size limits, loss, connected UDP and \
-                  retries.",
+                  retries. With `demo --wire`, the retries, fragments and IP_MTU_DISCOVER on \
+                  the wire lab, a link that loses and reorders, every packet shown.",
     after_help = "Examples:\n  \
         cargo run -p udp-demo\n  \
+        cargo run -p udp-demo -- demo --wire --pcap bad-link.pcap\n  \
         cargo run -p udp-demo -- server --addr 127.0.0.1:9000 --drop 0.3\n  \
         cargo run -p udp-demo -- client --addr 127.0.0.1:9000 --count 100"
 )]
@@ -42,7 +46,16 @@ fn fraction(text: &str) -> Result<f64, String> {
 #[derive(Subcommand)]
 enum Command {
     /// The narrated tour (the default).
-    Demo,
+    Demo {
+        /// Run the bad-link experiments on the wire lab instead (two network namespaces and a
+        /// recorded link that loses, reorders and fragments; Linux), each followed by its
+        /// packets in tcpdump's notation.
+        #[arg(long)]
+        wire: bool,
+        /// With --wire, also save the packets shown to FILE (pcap: `tcpdump -nr FILE`).
+        #[arg(long, value_name = "FILE", requires = "wire")]
+        pcap: Option<PathBuf>,
+    },
     /// A datagram echo server, optionally dropping and duplicating on purpose.
     Server {
         /// Address to bind (HOST:PORT, names work); port 0 picks a free port. Use [::1]:0 for
@@ -90,8 +103,21 @@ enum Command {
 
 fn main() -> ExitCode {
     cli::run("udp-demo", || {
-        match Args::parse().command.unwrap_or(Command::Demo) {
-            Command::Demo => Ok(udp_demo::demo::run(&Arc::new(Narrator::stdout()))?),
+        let demo = Command::Demo {
+            wire: false,
+            pcap: None,
+        };
+        match Args::parse().command.unwrap_or(demo) {
+            Command::Demo { wire: false, .. } => {
+                Ok(udp_demo::demo::run(&Arc::new(Narrator::stdout()))?)
+            }
+            Command::Demo { wire: true, pcap } => {
+                // Without root, become root of a user namespace of our own, which the kernel
+                // allows only while the process has one thread: now, before anything starts
+                // one. If it fails, the lab says why below.
+                let _ = socklab_wire::enter_user_namespace();
+                Ok(udp_demo::wire::demo(&Narrator::stdout(), pcap.as_deref())?)
+            }
             Command::Server {
                 addr,
                 drop,

@@ -9,55 +9,35 @@
 //!   does; with `IP_MTU_DISCOVER` set to `IP_PMTUDISC_DO`, the send fails with `EMSGSIZE`
 //!   instead.
 //!
+//! The experiments themselves are the library's (`udp_demo::wire`), which `demo --wire` also
+//! runs, printing their packets; the last tests here check what it prints, and that
+//! `tcpdump -r` reads the pcap file it saves as the same packets.
+//!
 //! Where no lab can be made, each test says why (`SKIPPED ...`) and returns; the chapter's
 //! loopback tests still run.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::ErrorKind;
-use std::net::UdpSocket;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 #[cfg(target_os = "linux")]
 use nix::libc;
-#[cfg(target_os = "linux")]
-use nix::sys::socket::{getsockopt, setsockopt};
-#[cfg(target_os = "linux")]
-use nix::{getsockopt_impl, setsockopt_impl, sockopt_impl};
-use socklab_support::stop::Stop;
-use socklab_support::{Narrator, wait, within};
+use socklab_support::{process, within};
 use socklab_wire::{Direction, DropReason, LinkConfig, Packet, testing};
-use udp_demo::echo::{Faults, Server};
 #[cfg(target_os = "linux")]
 use udp_demo::limits::is_too_large;
-use udp_demo::reliable::Client;
+use udp_demo::wire::{self, DELAY, held_back, lossy_link};
 
 /// The bound on each whole experiment: far above what any takes, so it only ends a hang.
 const LIMIT: Duration = Duration::from_secs(30);
 
-const MS: Duration = Duration::from_millis(1);
-
-/// The one-way delay of every link here: a round trip of `10 ms`.
-const DELAY: Duration = Duration::from_millis(5);
-
 /// The server's port on host B.
 const PORT: u16 = 9000;
 
-/// The UDP payload of a packet the trace kept: after the IPv4 header (its length is in its
-/// first byte) and the 8-byte UDP header.
-fn udp_payload(p: &Packet) -> &[u8] {
-    let ip_header = usize::from(p.bytes[0] & 0x0f) * 4;
-    p.bytes.get(ip_header + 8..).unwrap_or_default()
-}
-
-/// The sequence number at the front of a request or reply of the retrying client.
+/// The sequence number of a request or reply of the retrying client.
 fn seq(p: &Packet) -> u64 {
-    u64::from_be_bytes(udp_payload(p)[..8].try_into().expect("8 bytes of sequence"))
-}
-
-/// Whether the link held `p` back (reordered): delivered later than the link's delay.
-fn held_back(p: &Packet) -> bool {
-    p.arrived().is_some_and(|at| at - p.time > DELAY)
+    wire::seq(p).expect("8 bytes of sequence")
 }
 
 const REQUESTS: usize = 40;
@@ -65,21 +45,6 @@ const REQUESTS: usize = 40;
 /// How long the client waits for each reply: longer than the round trip, shorter than a
 /// reordered datagram's extra wait, so that a held-back request or reply draws a retry too.
 const PER_TRY: Duration = Duration::from_millis(40);
-
-// ANCHOR: lossy_link
-/// The bad link: `10%` of datagrams lost and `10%` held back `50 ms` (overtaken by the ones
-/// sent after them), each way, from seed `7`.
-fn lossy_link() -> LinkConfig {
-    LinkConfig {
-        delay: DELAY,
-        loss: 0.1,
-        reorder: 0.1,
-        reorder_hold: 50 * MS,
-        seed: 7,
-        ..LinkConfig::default()
-    }
-}
-// ANCHOR_END: lossy_link
 
 // ANCHOR: retrying_client_over_a_bad_link
 /// Over a link that loses and reorders datagrams (the link's doing, not a buffer's: the trace
@@ -94,30 +59,17 @@ fn the_retrying_client_gets_every_reply_over_a_lossy_reordering_link() {
     let Some(lab) = testing::lab(name, lossy_link()) else {
         return;
     };
-    let (a, b) = (lab.a().clone(), lab.b().clone());
-    let socket = b.run(|| UdpSocket::bind(b.addr(PORT))).unwrap().unwrap();
-    let stop = Stop::new().unwrap();
-    Server::new(socket, Faults::default()) // No faults of its own: only the link's.
-        .with_log(Arc::new(Narrator::capture()))
-        .with_stop(stop.clone())
-        .spawn()
-        .unwrap();
-    let socket = a.run(|| UdpSocket::bind(a.addr(0))).unwrap().unwrap();
-    let mut client = Client::with_socket(socket, b.addr(PORT), PER_TRY, 20).unwrap();
-    let stats = within(LIMIT, "requests over a bad link", move || {
-        for i in 0..REQUESTS {
-            let request = format!("request {i}");
-            let reply = client.request(request.as_bytes()).unwrap();
-            assert_eq!(reply, request.as_bytes(), "the reply to another request");
-        }
-        client.stats
+    // Each reply is checked against its request inside `retrying_client`.
+    let (lab, r) = within(LIMIT, "requests over a bad link", move || {
+        let r = wire::retrying_client(&lab, PORT, REQUESTS, PER_TRY).unwrap();
+        (lab, r)
     });
-    stop.trigger();
+    drop(lab);
+    let stats = r.stats;
     println!("{stats:?}");
     assert_eq!(stats.completed, REQUESTS as u64);
 
-    let trace = lab.trace().port(PORT);
-    let datagrams: Vec<&Packet> = trace.iter().filter(|p| p.udp().is_some()).collect();
+    let datagrams: Vec<&Packet> = r.trace.iter().filter(|p| p.udp().is_some()).collect();
     for p in &datagrams {
         let late = if held_back(p) { " [held back]" } else { "" };
         println!("{p}{late}  (request {})", seq(p));
@@ -168,27 +120,10 @@ fn the_retrying_client_gets_every_reply_over_a_lossy_reordering_link() {
 }
 // ANCHOR_END: retrying_client_over_a_bad_link
 
-// `IP_MTU_DISCOVER`, which nix does not wrap, declared with nix's own macro for options
-// (ip(7)): `IP_PMTUDISC_WANT` by default, `IP_PMTUDISC_DO` to forbid fragmenting. Linux's.
-#[cfg(target_os = "linux")]
-sockopt_impl!(
-    /// `IP_MTU_DISCOVER` (ip(7)): whether this socket's datagrams may be fragmented.
-    IpMtuDiscover,
-    Both,
-    libc::IPPROTO_IP,
-    libc::IP_MTU_DISCOVER,
-    libc::c_int
-);
-
 /// How many large datagrams, and how large: `4000` bytes leave as three fragments at an MTU of
 /// `1500` (`1480`, `1480` and `1048` bytes of IP payload, the first with the UDP header).
 const BIG: usize = 4000;
 const BIG_COUNT: u32 = 40;
-
-/// The IP identification field: the same in every fragment of one datagram.
-fn ip_id(p: &Packet) -> u16 {
-    u16::from_be_bytes([p.bytes[4], p.bytes[5]])
-}
 
 // ANCHOR: one_lost_fragment_loses_the_whole_datagram
 /// `40` datagrams of `4000` bytes, over a link with an MTU of `1500` that loses `10%` of its
@@ -208,81 +143,53 @@ fn one_lost_fragment_loses_the_whole_datagram() {
     let Some(lab) = testing::lab(name, config) else {
         return;
     };
-    let (a, b) = (lab.a().clone(), lab.b().clone());
-    let receiver = b.run(|| UdpSocket::bind(b.addr(PORT))).unwrap().unwrap();
-    let sender = a.run(|| UdpSocket::bind(a.addr(0))).unwrap().unwrap();
-    for i in 0..BIG_COUNT {
-        let mut datagram = vec![0u8; BIG];
-        datagram[..4].copy_from_slice(&i.to_be_bytes());
-        sender.send_to(&datagram, b.addr(PORT)).unwrap();
-    }
-    // Every fragment has reached the link: the link has decided every fate.
-    let fragments = 3 * BIG_COUNT as usize;
-    wait::until(LIMIT, "every fragment on the link", || {
-        lab.trace().len() >= fragments
-    })
-    .unwrap();
-    let trace = lab.trace();
-    assert_eq!(trace.len(), fragments, "three fragments each:\n{trace}");
-    // The fragments of each datagram, in the order the datagrams were sent.
-    let mut by_datagram: Vec<(u16, Vec<&Packet>)> = Vec::new();
-    for p in trace.iter() {
+    let (lab, f) = within(LIMIT, "large datagrams over a lossy link", move || {
+        let f = wire::fragments(&lab, PORT, BIG_COUNT, BIG).unwrap();
+        (lab, f)
+    });
+    drop(lab);
+    assert_eq!(
+        f.trace.len(),
+        3 * BIG_COUNT as usize,
+        "three fragments each:\n{}",
+        f.trace
+    );
+    for p in f.trace.iter() {
         assert!(p.len <= 1500, "a packet longer than the MTU: {p}");
-        match by_datagram.iter_mut().find(|(id, _)| *id == ip_id(p)) {
-            Some((_, parts)) => parts.push(p),
-            None => by_datagram.push((ip_id(p), vec![p])),
-        }
     }
-    assert_eq!(by_datagram.len(), BIG_COUNT as usize);
-    let delivered: Vec<usize> = by_datagram
-        .iter()
-        .map(|(_, parts)| {
-            assert_eq!(parts.len(), 3, "a datagram in {} fragments", parts.len());
-            parts.iter().filter(|p| p.dropped().is_none()).count()
-        })
-        .collect();
-    let whole: BTreeSet<u32> = (0..BIG_COUNT)
-        .filter(|&i| delivered[i as usize] == 3)
-        .collect();
-    // B's kernel reassembles each datagram as its fragments come. Wait for every datagram
-    // whose fragments were all delivered; then take whatever else is there (nothing should be).
-    let mut received = BTreeSet::new();
-    let mut buf = vec![0u8; 65_536];
-    let mut take = |receiver: &UdpSocket, received: &mut BTreeSet<u32>| -> bool {
-        match receiver.recv(&mut buf) {
-            Ok(n) => {
-                assert_eq!(n, BIG, "a datagram arrived in part");
-                received.insert(u32::from_be_bytes(buf[..4].try_into().unwrap()));
-                true
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => false,
-            Err(e) => panic!("{e}"),
-        }
-    };
-    receiver.set_read_timeout(Some(LIMIT)).unwrap();
-    while !whole.is_subset(&received) {
-        assert!(
-            take(&receiver, &mut received),
-            "a whole datagram never came"
-        );
-    }
-    receiver.set_nonblocking(true).unwrap();
-    while take(&receiver, &mut received) {}
+    assert_eq!(f.datagrams.len(), BIG_COUNT as usize);
+    assert_eq!(
+        f.strays,
+        Vec::<u32>::new(),
+        "B received datagrams never sent"
+    );
     let mut partly_lost = 0;
-    for (i, (_, parts)) in by_datagram.iter().enumerate() {
-        for p in parts {
+    let (mut whole, mut received) = (BTreeSet::new(), BTreeSet::new());
+    for (i, d) in f.datagrams.iter().enumerate() {
+        for p in &d.fragments {
             println!("{p}");
         }
-        let got = if received.contains(&(i as u32)) {
+        assert_eq!(
+            d.fragments.len(),
+            3,
+            "a datagram in {} fragments",
+            d.fragments.len()
+        );
+        let delivered = d.delivered();
+        if delivered == 3 {
+            whole.insert(i);
+        }
+        if let Some(len) = d.received {
+            assert_eq!(len, BIG, "a datagram arrived in part");
+            received.insert(i);
+        }
+        let got = if d.received.is_some() {
             "received"
         } else {
             "lost"
         };
-        println!(
-            "datagram {i}: {} of 3 fragments delivered, {got} by B",
-            delivered[i]
-        );
-        partly_lost += usize::from(delivered[i] == 2);
+        println!("datagram {i}: {delivered} of 3 fragments delivered, {got} by B");
+        partly_lost += usize::from(delivered == 2);
     }
     assert_eq!(
         received, whole,
@@ -305,25 +212,197 @@ fn mtu_discover_do_refuses_a_datagram_larger_than_the_mtu() {
     let Some(lab) = testing::lab(name, LinkConfig::default()) else {
         return;
     };
-    let (a, b) = (lab.a().clone(), lab.b().clone());
-    let _receiver = b.run(|| UdpSocket::bind(b.addr(PORT))).unwrap().unwrap();
-    let sender = a.run(|| UdpSocket::bind(a.addr(0))).unwrap().unwrap();
-    let default = getsockopt(&sender, IpMtuDiscover).unwrap();
+    let r = wire::refuse_to_fragment(&lab, PORT, BIG, 1472).unwrap();
     assert_ne!(
-        default,
+        r.default,
         libc::IP_PMTUDISC_DO,
         "the default already forbids fragments"
     );
-    setsockopt(&sender, IpMtuDiscover, &libc::IP_PMTUDISC_DO).unwrap();
-    let err = sender
-        .send_to(&vec![0u8; BIG], b.addr(PORT))
+    let err = r
+        .too_large
         .expect_err("a datagram over the MTU was sent whole");
     assert!(is_too_large(&err), "{err}");
-    sender.send_to(&[0u8; 1472], b.addr(PORT)).unwrap();
-    wait::until(LIMIT, "the datagram that fits", || !lab.trace().is_empty()).unwrap();
-    let trace = lab.trace();
-    print!("{trace}");
-    let lens: Vec<usize> = trace.iter().map(|p| p.len).collect();
+    print!("{}", r.trace);
+    let lens: Vec<usize> = r.trace.iter().map(|p| p.len).collect();
     assert_eq!(lens, [1500], "only the datagram that fits reached the link");
 }
 // ANCHOR_END: mtu_discover_do_refuses_to_fragment
+
+const BIN: &str = env!("CARGO_BIN_EXE_udp-demo");
+
+/// The lines of `out` under each `== ` heading, by the heading's number (`1.`, `2.`, ...).
+fn sections(out: &str) -> Vec<(String, Vec<&str>)> {
+    let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
+    for line in out.lines() {
+        if let Some(title) = line.strip_prefix("== ") {
+            sections.push((title.to_string(), Vec::new()));
+        } else if let Some((_, lines)) = sections.last_mut() {
+            lines.push(line);
+        }
+    }
+    sections
+}
+
+/// Whether a pcap record's packet is an IPv4 fragment ("more fragments", or an offset).
+fn record_is_fragment(packet: &[u8]) -> bool {
+    packet.len() >= 8
+        && packet[0] >> 4 == 4
+        && u16::from_be_bytes([packet[6], packet[7]]) & 0x3fff != 0
+}
+
+/// Splits the pcap file `path` (as `Trace::save_pcap` writes it: native byte order) into two
+/// files next to it: the packets that are not IPv4 fragments, and the fragments.
+fn split_fragments(path: &Path) -> (PathBuf, PathBuf) {
+    let bytes = std::fs::read(path).unwrap();
+    let (header, mut records) = bytes.split_at(24);
+    let (mut whole, mut fragments) = (header.to_vec(), header.to_vec());
+    while !records.is_empty() {
+        let captured = u32::from_ne_bytes(records[8..12].try_into().unwrap()) as usize;
+        let (record, rest) = records.split_at(16 + captured);
+        let into = if record_is_fragment(&record[16..]) {
+            &mut fragments
+        } else {
+            &mut whole
+        };
+        into.extend_from_slice(record);
+        records = rest;
+    }
+    let named = |what: &str| path.with_extension(format!("{what}.pcap"));
+    std::fs::write(named("whole"), whole).unwrap();
+    std::fs::write(named("fragments"), fragments).unwrap();
+    (named("whole"), named("fragments"))
+}
+
+/// What tcpdump prints of `pcap`, or `None` where it will not run (the comparison of the
+/// other packets has then said why, skipping).
+fn tcpdump(pcap: &Path) -> Option<Vec<String>> {
+    let out = Command::new("tcpdump")
+        .args(["-n", "-r"])
+        .arg(pcap)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    out.status
+        .success()
+        .then(|| text.lines().map(String::from).collect())
+}
+
+/// `demo --wire --pcap FILE` runs the bad-link experiments on the lab and prints each one's
+/// packets under its narration: the retrying client's first request lost by the link (seed
+/// `7`), the fragments of `4000`-byte datagrams, none longer than the MTU, and after
+/// `IP_PMTUDISC_DO` only the datagram that fits; `tcpdump -r FILE` reads the very packets it
+/// printed (tcpdump prints a fragment in its own words, `ip-proto-17`, so the fragments are
+/// compared one by one on their addresses).
+#[test]
+fn demo_wire_prints_losses_and_fragments() {
+    let name = "demo_wire_prints_losses_and_fragments";
+    if !testing::programs_can_make_labs(name) {
+        return;
+    }
+    let pcap = std::env::temp_dir().join(format!("udp-demo-wire-{}.pcap", std::process::id()));
+    let out = process::run(
+        BIN,
+        &["demo", "--wire", "--pcap", &pcap.to_string_lossy()],
+        LIMIT,
+    );
+    print!("{}", out.stdout);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let sections = sections(&out.stdout);
+    let section = |n: &str| {
+        sections
+            .iter()
+            .find(|(title, _)| title.starts_with(n))
+            .unwrap_or_else(|| panic!("no section {n}"))
+    };
+    let under = |n: &str, narration: &str, packet: &[&str]| {
+        let (title, lines) = section(n);
+        let said = lines.iter().position(|l| l.contains(narration));
+        let shown = lines
+            .iter()
+            .position(|l| packet.iter().all(|part| l.contains(part)));
+        assert!(said.is_some(), "{title}: no {narration:?}");
+        assert!(shown.is_some(), "{title}: no packet with {packet:?}");
+        assert!(
+            said < shown,
+            "{title}: the packets came before the narration"
+        );
+    };
+    under(
+        "1.",
+        "12 of 12 requests answered",
+        &["> 10.77.0.2.9001: UDP, length 17 [dropped: loss]"],
+    );
+    under(
+        "2.",
+        "carried 30 IP fragments, 3 per datagram, none over 1500 bytes",
+        &["10.77.0.1 > 10.77.0.2: fragment of protocol 17, length 1480"],
+    );
+    under(
+        "2.",
+        "of them B received 0",
+        &["fragment of protocol 17, length 1048"],
+    );
+    under(
+        "3.",
+        "of 4000 bytes -> EMSGSIZE",
+        &["> 10.77.0.2.9003: UDP, length 1472"],
+    );
+    let (_, lines) = section("3.");
+    assert!(
+        !lines.iter().any(|l| l.contains("fragment")),
+        "a fragment after IP_PMTUDISC_DO"
+    );
+    let printed = testing::trace_lines(&out.stdout);
+    let (fragments, whole): (Vec<String>, Vec<String>) = printed
+        .into_iter()
+        .partition(|l| l.contains(": fragment of protocol"));
+    let (whole_pcap, fragments_pcap) = split_fragments(&pcap);
+    testing::compare_with_tcpdump(name, &whole, &whole_pcap);
+    if let Some(theirs) = tcpdump(&fragments_pcap) {
+        println!("tcpdump's fragments:\n{}", theirs.join("\n"));
+        assert_eq!(theirs.len(), fragments.len(), "not the same fragments");
+        // tcpdump: `... IP 10.77.0.1.PORT > 10.77.0.2.PORT: UDP, length 4000` for a first
+        // fragment (the UDP header's ports and length), `... IP 10.77.0.1 > 10.77.0.2:
+        // ip-proto-17` for the others; the trace: `... IP 10.77.0.1 > 10.77.0.2: fragment ...`.
+        let hosts = |line: &str| {
+            let (_, rest) = line.split_once(" IP ").expect("an IPv4 line");
+            let (src, rest) = rest.split_once(" > ").unwrap();
+            let dst = rest.split(':').next().unwrap();
+            let host = |a: &str| a.split('.').take(4).collect::<Vec<_>>().join(".");
+            (host(src), host(dst))
+        };
+        for (ours, theirs) in fragments.iter().zip(&theirs) {
+            assert_eq!(hosts(ours), hosts(theirs), "{ours} / {theirs}");
+            assert!(
+                theirs.ends_with(": ip-proto-17") || theirs.ends_with(": UDP, length 4000"),
+                "{theirs}"
+            );
+        }
+        let firsts = theirs.iter().filter(|l| l.contains(": UDP, ")).count();
+        assert_eq!(3 * firsts, fragments.len(), "three fragments a datagram");
+    }
+    for file in [pcap, whole_pcap, fragments_pcap] {
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// Where no lab can be made, `demo --wire` says why and how to allow it in one line, and
+/// exits 1 (the lab is switched off here with `SOCKLAB_WIRE_FORCE_UNAVAILABLE`); `--pcap`
+/// without `--wire` is refused as a usage error.
+#[test]
+fn demo_wire_without_a_lab_says_why_in_one_line() {
+    let off = format!("{}=1", socklab_wire::access::FORCE_UNAVAILABLE_VAR);
+    let out = process::run("env", &[&off, BIN, "demo", "--wire"], LIMIT);
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("udp-demo: error: no wire lab here: SOCKLAB_WIRE_FORCE_UNAVAILABLE"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("; to allow it: "), "{}", out.stderr);
+    assert_eq!(out.stdout, "", "nothing ran");
+    let out = process::run(BIN, &["demo", "--pcap", "x.pcap"], LIMIT);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+}
