@@ -477,14 +477,23 @@ pub fn anchor_region(text: &str, name: &str) -> Option<String> {
     None
 }
 
-/// The hints in a piece of code: each `// SOLUTION BEGIN: <hint>` (the course), each
+/// The hints in a piece of code: each `// SOLUTION BEGIN: <hint>` (the course; a long one
+/// goes on over the `//` lines after it, [`crate::kit::hint_continues`]), each
 /// `todo!("<hint>")`, written on one line or on three as rustfmt lays out a long one (a kit).
 pub fn hints(code: &str) -> Vec<String> {
     let lines: Vec<&str> = code.lines().map(str::trim).collect();
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         if let Some(hint) = line.strip_prefix("// SOLUTION BEGIN:") {
-            out.push(hint.trim().to_string());
+            let more = lines[i + 1..]
+                .iter()
+                .map_while(|l| crate::kit::hint_continues(l));
+            out.push(
+                std::iter::once(hint.trim())
+                    .chain(more)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
         } else if let Some(rest) = line.strip_prefix("todo!(") {
             let literal = match rest.strip_suffix(")").or_else(|| rest.strip_suffix(");")) {
                 Some(inline) => inline,
@@ -905,6 +914,8 @@ mod tests {
     fn hints_are_read_in_the_course_and_in_the_kit() {
         let course = "pub fn f() -> u8 {\n    // SOLUTION BEGIN: add \"one\", then \\ two\n    1 + 1\n    // SOLUTION END\n}\n";
         assert_eq!(hints(course), vec!["add \"one\", then \\ two"]);
+        let wrapped = course.replace(", then", "\n    // then");
+        assert_eq!(hints(&wrapped), vec!["add \"one\" then \\ two"]);
         let (kit, _) = crate::kit::stub(course);
         assert_eq!(hints(&kit), vec!["add \"one\", then \\ two"]);
         let long = format!(

@@ -1,7 +1,8 @@
 //! `cargo xtask student-kit DIR`: the course with the exercises' solutions taken out.
 //!
-//! Every region between `// SOLUTION BEGIN: <hint>` and `// SOLUTION END` in
-//! `crates/exercises/src/` becomes `todo!("<hint>")`; the grading tests stay; the book's
+//! Every region between `// SOLUTION BEGIN: <hint>` (a long hint goes on over the `//` lines
+//! right after it) and `// SOLUTION END` in `crates/exercises/src/` becomes
+//! `todo!("<hint>")`; the grading tests stay; the book's
 //! solutions page keeps only its headings. The kit check (a `test-all` step) builds a kit and runs its
 //! grading tests: they must fail, all of them, each with "not yet implemented", and nothing
 //! else may fail.
@@ -64,18 +65,25 @@ pub fn write(root: &Path, dest: &Path) -> Result<usize> {
 
 // ANCHOR: stub
 /// Replaces each solution region with `todo!("<hint>")`; returns the text and how many
-/// regions it replaced. The crate root also gets `#![allow(unused, clippy::todo, clippy::ptr_arg)]`: the stubs
-/// leave parameters and imports unused (and signatures without the bodies that justify them),
-/// and are `todo!()`s, until they are solved.
+/// regions it replaced. The crate root also gets
+/// `#![allow(unused, clippy::todo, clippy::ptr_arg)]`: the stubs leave parameters and imports
+/// unused (and signatures without the bodies that justify them), and are `todo!()`s, until
+/// they are solved.
 pub fn stub(text: &str) -> (String, usize) {
     let mut out = Vec::new();
     let mut skipping = false;
     let mut count = 0;
-    for line in text.lines() {
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
         let trimmed = line.trim_start();
         if let Some(rest) = trimmed.strip_prefix("// SOLUTION BEGIN:") {
             let indent = &line[..line.len() - trimmed.len()];
-            let hint = rest.trim().replace('\\', "\\\\").replace('"', "\\\"");
+            let mut hint = rest.trim().to_string();
+            while let Some(more) = lines.peek().and_then(|l| hint_continues(l)) {
+                hint = format!("{hint} {more}");
+                lines.next();
+            }
+            let hint = hint.replace('\\', "\\\\").replace('"', "\\\"");
             // Laid out as rustfmt would (100 columns), so the kit passes `cargo fmt --check`.
             let one_line = format!("{indent}todo!(\"{hint}\")");
             if one_line.chars().count() <= 100 {
@@ -97,13 +105,25 @@ pub fn stub(text: &str) -> (String, usize) {
     if text.contains("\npub mod ch1;") {
         text = text.replacen(
             "\npub mod ch1;",
-            "\n#![allow(unused, clippy::todo, clippy::ptr_arg)] // Until the exercises are solved: no bodies yet.\n\npub mod ch1;",
+            "\n#![allow(unused, clippy::todo, clippy::ptr_arg)] \
+             // Until the exercises are solved: no bodies yet.\n\npub mod ch1;",
             1,
         );
     }
     (text, count)
 }
 // ANCHOR_END: stub
+
+/// The rest of the hint on `line`, if it goes on a hint: a long hint continues on the plain
+/// `//` comment lines right after its `// SOLUTION BEGIN:` line, so the solutions page shows
+/// it without scrolling. (A solution that opens with a comment of its own starts it after a
+/// line of code, or makes it a `///` doc comment.)
+pub fn hint_continues(line: &str) -> Option<&str> {
+    let rest = line.trim().strip_prefix("//")?;
+    let more = rest.trim();
+    (!rest.starts_with(['/', '!']) && !more.is_empty() && !more.starts_with("SOLUTION "))
+        .then_some(more)
+}
 
 /// Builds a kit under `root/target/student-kit` (compiled in `target/kit-target`) and runs its
 /// grading tests and every lab's checks: every exercise's test must fail with "not yet
@@ -218,5 +238,19 @@ mod tests {
             out,
             "pub fn f() -> u8 {\n    todo!(\"add \\\"one\\\"\")\n}\n"
         );
+    }
+
+    /// A hint wrapped over comment lines is one hint; a doc comment or code ends it.
+    #[test]
+    fn a_wrapped_hint_is_one_hint() {
+        let src = "fn f() -> u8 {\n    // SOLUTION BEGIN: add one\n    // to one\n    /// Doc.\n    1 + 1\n    // SOLUTION END\n}\n";
+        assert_eq!(
+            stub(src).0,
+            "fn f() -> u8 {\n    todo!(\"add one to one\")\n}\n"
+        );
+        assert_eq!(hint_continues("    // more"), Some("more"));
+        for not in ["/// doc", "//! tour", "//", "// SOLUTION END", "x // y"] {
+            assert_eq!(hint_continues(not), None, "{not}");
+        }
     }
 }

@@ -6,7 +6,8 @@
 //!   with every test that skipped itself, and why, and the total time against its budget.
 //! - `tidy`: the source tree's own rules (module tours, used anchors, `//!` on every file, no
 //!   trailing whitespace); fast, no build.
-//! - `book`: builds the book and prints where to open it.
+//! - `book`: builds the book, checks that no listing is wider than the page (in headless
+//!   Chromium too, where installed), and prints where to open it.
 //! - `check-book`: only the book-against-code checks (fast, no build), ending with the claims'
 //!   count, `claims: N, proved: P, unproved: U`.
 //! - `exercises`: every exercise and lab, solved or not yet, the next one to do with its
@@ -57,7 +58,8 @@ usage: cargo xtask <task>
 tasks:
   test-all     formatting, tidy, clippy, tests, claims, docs, bench builds, book checks, book
   tidy         module tours, used anchors, `//!` on every .rs file, no trailing whitespace
-  book         build the book and print where index.html is
+  book         build the book, check its code fits the page (Chromium, if installed), and
+               print where index.html is
   check-book   check the book against the code (includes, anchors, chapters, links, claims,
                hand-typed figures, generated pages); prints `claims: N, proved: P, unproved: U`
                options: --ran FILE (also check each claim's test ran in this captured
@@ -354,7 +356,13 @@ fn test_all() -> Result<()> {
         ("student-kit", Box::new(|| kit::check(&root(), cargo))),
         (
             "book-build",
-            Box::new(move || book::build(&root(), mdbook.wait()?, book::Claims::Skip).map(drop)),
+            // Built, then checked: no listing wider than the page (in Chromium, if installed).
+            Box::new({
+                let skips = skips.clone();
+                move || {
+                    book::build(&root(), mdbook.wait()?, book::Claims::Skip, Some(&skips)).map(drop)
+                }
+            }),
         ),
     ];
     let mut results = Vec::new();
@@ -444,6 +452,7 @@ fn build_book() -> Result<PathBuf> {
         &root(),
         book::find_or_install(&root(), cargo, false)?.wait()?,
         book::Claims::Exists,
+        None,
     )
 }
 

@@ -20,7 +20,10 @@
 //! - [`busy`]: what holds a loopback transfer back: the threads' own busy times show it is
 //!   the processors, not the window (Linux).
 //! - [`compare`]: the bulk pair against iperf3, for the same time, in alternating rounds.
+//! - [`wire`]: the bandwidth-delay product on the wire lab: the window read off the wire,
+//!   fixed buffers against autotuning (`demo --wire`).
 //! - [`demo`]: the narrated tour that `cargo run -p buffers-demo` prints.
+//! - [`look`]: a connection's queues and congestion window seen by `ss -tni` (`look ss`).
 
 pub mod bulk;
 pub mod busy;
@@ -28,5 +31,7 @@ pub mod compare;
 pub mod demo;
 pub mod inflight;
 pub mod inherit;
+pub mod look;
 pub mod sizes;
 pub mod sweep;
+pub mod wire;

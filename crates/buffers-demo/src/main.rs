@@ -1,7 +1,8 @@
 //! `buffers-demo`: chapter 3's binary, socket buffers. Run `cargo run -p buffers-demo` for the
 //! narrated tour; `server`/`client` for an iperf-like bulk transfer; `sweep` for the table and
-//! chart; `compare-iperf3` to measure against iperf3 itself, if it is installed. The lesson
-//! lives in the library; this file only parses arguments and calls it.
+//! chart; `compare-iperf3` to measure against iperf3 itself, if it is installed; `demo --wire`
+//! for the bandwidth-delay product on the wire lab. The lesson lives in the library; this file
+//! only parses arguments and calls it.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -22,9 +23,12 @@ use socklab_support::{Narrator, cli};
     about = "Chapter 3: socket buffers (SO_RCVBUF/SO_SNDBUF), measured",
     long_about = "Chapter 3 of socklab: socket buffers. With no arguments, runs a narrated tour: \
                   defaults and limits, what the kernel does to the size you set, inheritance \
-                  and autotuning, bytes in flight, and throughput against buffer size.",
+                  and autotuning, bytes in flight, and throughput against buffer size. With \
+                  `demo --wire`, the bandwidth-delay product on the wire lab, the window read \
+                  off the wire.",
     after_help = "Examples:\n  \
         cargo run -p buffers-demo\n  \
+        cargo run -p buffers-demo -- demo --wire --pcap bdp.pcap\n  \
         cargo run --release -p buffers-demo -- server --addr 127.0.0.1:5201\n  \
         cargo run --release -p buffers-demo -- client --addr 127.0.0.1:5201 --time 5s\n  \
         cargo run --release -p buffers-demo -- sweep --svg book/src/img/buffers-sweep.svg\n  \
@@ -48,7 +52,23 @@ fn buffer_size(text: &str) -> Result<usize, String> {
 #[derive(Subcommand)]
 enum Command {
     /// The narrated tour (the default).
-    Demo,
+    Demo {
+        /// Run transfers over the wire lab instead (two network namespaces and a recorded
+        /// link of 100 Mbit/s with a round trip of 40 ms; Linux): fixed buffers against
+        /// autotuning, each followed by its first packets and its largest window.
+        #[arg(long)]
+        wire: bool,
+        /// With --wire, also save the packets shown to FILE (pcap: `tcpdump -nr FILE`).
+        #[arg(long, value_name = "FILE", requires = "wire")]
+        pcap: Option<PathBuf>,
+    },
+    /// Look with your OS: a connection with both buffers full, each end seen by `ss -tni`
+    /// (its queues, congestion window and round-trip time). The one tool is `ss`.
+    Look {
+        /// The tool to look with.
+        #[arg(value_parser = ["ss"])]
+        tool: String,
+    },
     /// A bulk sink: reads and discards each connection's bytes, then reports the count.
     Server {
         /// Address to listen on (HOST:PORT, names work); port 0 picks a free port.
@@ -101,8 +121,22 @@ enum Command {
 
 fn main() -> ExitCode {
     cli::run("buffers-demo", || {
-        match Args::parse().command.unwrap_or(Command::Demo) {
-            Command::Demo => buffers_demo::demo::run(&Narrator::stdout())?,
+        let demo = Command::Demo {
+            wire: false,
+            pcap: None,
+        };
+        match Args::parse().command.unwrap_or(demo) {
+            Command::Demo { wire: false, .. } => buffers_demo::demo::run(&Narrator::stdout())?,
+            Command::Demo { wire: true, pcap } => {
+                // Without root, become root of a user namespace of our own, which the kernel
+                // allows only while the process has one thread: now, before anything starts
+                // one. If it fails, the lab says why below.
+                let _ = socklab_wire::enter_user_namespace();
+                buffers_demo::wire::demo(&Narrator::stdout(), pcap.as_deref())?;
+            }
+            Command::Look { .. } => {
+                buffers_demo::look::queues(&Narrator::stdout()).context("look failed")?;
+            }
             Command::Server { addr, buffer } => {
                 let listener = bulk::listen(addr, buffer)
                     .with_context(|| format!("cannot listen on {addr}"))?;

@@ -2,8 +2,9 @@
 //!
 //! On loopback a transfer is bound by the processors (`behaviour.rs` shows it). Here the wire
 //! lab's link has a round trip of `40 ms` or `80 ms` and a rate of `100 Mbit/s`, and the
-//! chapter's own bulk pair ([`bulk::send`] from host A to [`bulk::listen`]'s sink on host B)
-//! runs for about a second at each buffer size: with a fixed `SO_RCVBUF` the receiver's
+//! chapter's own bulk pair (`bulk::send` from host A to `bulk::listen`'s sink on host B, run by
+//! the library's [`wire::measure`]) runs for about a second at each buffer size: with a fixed
+//! `SO_RCVBUF` the receiver's
 //! window, read from its ACKs on the wire, caps the throughput at window / RTT; left alone,
 //! the buffer autotunes until the window covers the path's bandwidth-delay product.
 //!
@@ -12,21 +13,21 @@
 //! chart (`bdp.svg`, throughput against buffer size at both round trips, with the buffer /
 //! RTT lines) into the test's temporary folder under `target/`; `cargo xtask bench` copies
 //! it into the book. Where no lab can be made, the tests say why (`SKIPPED ...`) and return.
+//!
+//! The last tests run `demo --wire`, a shorter version of the same experiment that prints its
+//! packets, and check what it prints and that `tcpdump -r` reads the pcap file it saves as the
+//! same packets.
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use buffers_demo::bulk::{self, Amount};
+use buffers_demo::wire::{self, Point, RATE_BPS};
 use plotters::prelude::*;
-use socket2::SockRef;
-use socklab_support::within;
-use socklab_wire::{Direction, Lab, LinkConfig, testing};
-
-/// The link's rate, each way.
-const RATE_BPS: u64 = 100_000_000;
+use socklab_support::{process, within};
+use socklab_wire::{Lab, LinkConfig, testing};
 
 /// The round trips measured: twice the link's one-way delay.
 const RTTS: [Duration; 2] = [Duration::from_millis(40), Duration::from_millis(80)];
@@ -40,71 +41,25 @@ const WRITING: Duration = Duration::from_secs(1);
 /// The bound on the whole run: far above what it takes, so it only ends a hang.
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// One measured transfer.
-#[derive(Debug, Clone, Copy)]
-struct Point {
-    /// The link's round trip, without queueing.
-    rtt: Duration,
-    /// The buffer size requested on both sides; `None`: untouched, autotuned.
-    buffer: Option<usize>,
-    /// The receiver's `SO_RCVBUF` as the kernel granted it (read back before the transfer).
-    granted: usize,
-    /// The largest window the receiver advertised, in bytes (its ACKs' window field, scaled).
-    window: u64,
-    /// Bytes the sink confirmed, per second from the first write to its confirmation.
-    bytes_per_sec: f64,
-}
-
-impl Point {
-    /// What one window per round trip allows: the throughput cap, bytes per second.
-    fn window_bound(&self) -> f64 {
-        self.window as f64 / self.rtt.as_secs_f64()
-    }
-}
-
-// ANCHOR: measure
-/// Runs the chapter's bulk pair for [`WRITING`] over a lab whose link has a round trip of
-/// `rtt` and a rate of [`RATE_BPS`], with both sides' buffers set to `buffer` (or left
-/// alone), and reads the receiver's largest advertised window from its ACKs on the wire.
+/// Runs the library's [`wire::measure`] for [`WRITING`] on a lab of its own, whose link has a
+/// round trip of `rtt` and a rate of [`RATE_BPS`], with both sides' buffers set to `buffer`
+/// (or left alone).
 fn measure(rtt: Duration, buffer: Option<usize>) -> io::Result<Point> {
-    let lab = Lab::new(LinkConfig {
-        delay: rtt / 2,
-        rate_bps: Some(RATE_BPS),
-        // Room for a bandwidth-delay product or two: the queue of a router on the path.
-        queue_bytes: 1 << 20,
-        ..LinkConfig::default()
-    })?;
-    let (a, b) = (lab.a().clone(), lab.b().clone());
-    // The sink on B, its buffers set on the listener (accepted sockets inherit them).
-    let listener = b.run(|| bulk::listen(b.addr(5000), buffer))??;
-    let granted = SockRef::from(&listener).recv_buffer_size()?;
-    bulk::spawn_sink(listener)?;
-    let sent = a.run(|| bulk::send(b.addr(5000), 128 << 10, Amount::Time(WRITING), buffer))??;
-    // The window field counts in units of 2^wscale, the scale B announced in its SYN-ACK.
-    let trace = lab.trace();
-    let scale = trace
-        .tcp()
-        .find(|(_, t)| t.is_syn_ack())
-        .and_then(|(_, t)| t.window_scale())
-        .ok_or_else(|| io::Error::other("no window scale in the SYN-ACK"))?;
-    let window = trace
-        .tcp()
-        .filter(|(p, t)| p.direction == Direction::BToA && !t.flags.syn)
-        .map(|(_, t)| u64::from(t.window) << scale)
-        .max()
-        .ok_or_else(|| io::Error::other("no ACK from the sink"))?;
-    Ok(Point {
-        rtt,
-        buffer,
-        granted,
-        window,
-        bytes_per_sec: sent.bytes_per_sec(),
-    })
+    let lab = Lab::new(wire::link(rtt))?;
+    let (point, _trace) = wire::measure(&lab, 5000, buffer, WRITING)?;
+    Ok(point)
 }
-// ANCHOR_END: measure
+
+/// Held while the sweep runs, and while `demo --wire` runs: the two would take each other's
+/// processors (on a 2-core machine) and slow each other's transfers down.
+fn alone() -> MutexGuard<'static, ()> {
+    static WIRE: Mutex<()> = Mutex::new(());
+    WIRE.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Every point, each on its own lab, all at once; then the chart.
 fn measure_all() -> Vec<Point> {
+    let _alone = alone();
     let points = within(LIMIT, "the bandwidth-delay sweep", || {
         let runs: Vec<_> = RTTS
             .iter()
@@ -342,4 +297,146 @@ fn chart(points: &[Point]) -> io::Result<String> {
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_buffers-demo");
+
+/// The lines of `out` under each `== ` heading, by the heading's number (`1.`, `2.`, ...).
+fn sections(out: &str) -> Vec<(String, Vec<&str>)> {
+    let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
+    for line in out.lines() {
+        if let Some(title) = line.strip_prefix("== ") {
+            sections.push((title.to_string(), Vec::new()));
+        } else if let Some((_, lines)) = sections.last_mut() {
+            lines.push(line);
+        }
+    }
+    sections
+}
+
+/// The number after `name` in `line` (`win 18824,` gives 18824 for `"win "`).
+fn number_after(line: &str, name: &str) -> Option<u64> {
+    let (_, rest) = line.split_once(name)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// What one section of `demo --wire` showed: the buffer granted and the largest window, as
+/// narrated, and the largest window as the printed packets give it (B's ACK's `win` shifted
+/// by the `wscale` of B's SYN-ACK).
+#[derive(Debug)]
+struct Shown {
+    granted: u64,
+    narrated_window: u64,
+    wire_window: u64,
+}
+
+fn shown(title: &str, lines: &[&str], port: u16) -> Shown {
+    let said = |what: &str| {
+        lines
+            .iter()
+            .find_map(|l| number_after(l, what))
+            .unwrap_or_else(|| panic!("{title}: no {what:?}"))
+    };
+    let from_b = format!("IP 10.77.0.2.{port} > 10.77.0.1.");
+    let syn_ack = lines
+        .iter()
+        .find(|l| l.contains(&from_b) && l.contains("Flags [S.]"))
+        .unwrap_or_else(|| panic!("{title}: no SYN-ACK from B"));
+    let scale = number_after(syn_ack, "wscale ").expect("the SYN-ACK's window scale");
+    let window = lines
+        .iter()
+        .filter(|l| l.contains(&from_b) && !l.contains("Flags [S"))
+        .filter_map(|l| number_after(l, "win "))
+        .max()
+        .unwrap_or_else(|| panic!("{title}: no ACK from B"));
+    Shown {
+        granted: said("as granted: "),
+        narrated_window: said("the largest window B advertised: "),
+        wire_window: window << scale,
+    }
+}
+
+/// `demo --wire --pcap FILE` runs three short transfers over the lab's `40 ms`, `100 Mbit/s`
+/// path and prints, under each one's narration, its first packets and B's ACK with the
+/// largest window: that ACK's `win`, shifted by the `wscale` of B's SYN-ACK, is the window
+/// narrated; with `SO_RCVBUF` fixed it is no larger than the buffer granted, and left alone
+/// it grows past the buffer it started with and past both fixed ones (proved by the packets
+/// printed); and `tcpdump -r FILE` reads the very packets it printed.
+#[test]
+fn demo_wire_shows_the_window_on_the_wire() {
+    let name = "demo_wire_shows_the_window_on_the_wire";
+    if !testing::programs_can_make_labs(name) {
+        return;
+    }
+    let pcap = std::env::temp_dir().join(format!("buffers-demo-wire-{}.pcap", std::process::id()));
+    let _alone = alone();
+    let out = process::run(
+        BIN,
+        &["demo", "--wire", "--pcap", &pcap.to_string_lossy()],
+        LIMIT,
+    );
+    print!("{}", out.stdout);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let sections = sections(&out.stdout);
+    let mut seen = Vec::new();
+    for (n, port) in [("1.", 5001), ("2.", 5002), ("3.", 5003)] {
+        let (title, lines) = sections
+            .iter()
+            .find(|(title, _)| title.starts_with(n))
+            .unwrap_or_else(|| panic!("no section {n}"));
+        let said = lines
+            .iter()
+            .position(|l| l.contains("largest window B advertised"));
+        let packet = lines.iter().position(|l| l.contains(" IP "));
+        assert!(
+            said < packet,
+            "{title}: the packets came before the narration"
+        );
+        let s = shown(title, lines, port);
+        println!("{title}: {s:?}");
+        assert_eq!(s.wire_window, s.narrated_window, "{title}");
+        seen.push(s);
+    }
+    let [fixed_16, fixed_64, untouched] = &seen[..] else {
+        unreachable!("three sections")
+    };
+    for fixed in [fixed_16, fixed_64] {
+        assert!(
+            fixed.wire_window <= fixed.granted,
+            "a window over the buffer: {fixed:?}"
+        );
+    }
+    assert!(
+        untouched.wire_window > untouched.granted,
+        "no autotuning: {untouched:?}"
+    );
+    assert!(
+        untouched.wire_window > fixed_64.wire_window.max(fixed_16.wire_window),
+        "{untouched:?}"
+    );
+    let printed = testing::trace_lines(&out.stdout);
+    testing::compare_with_tcpdump(name, &printed, &pcap);
+    let _ = std::fs::remove_file(&pcap);
+}
+
+/// Where no lab can be made, `demo --wire` says why and how to allow it in one line, and
+/// exits 1 (the lab is switched off here with `SOCKLAB_WIRE_FORCE_UNAVAILABLE`); `--pcap`
+/// without `--wire` is refused as a usage error.
+#[test]
+fn demo_wire_without_a_lab_says_why_in_one_line() {
+    let off = format!("{}=1", socklab_wire::access::FORCE_UNAVAILABLE_VAR);
+    let out = process::run("env", &[&off, BIN, "demo", "--wire"], LIMIT);
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("buffers-demo: error: no wire lab here: SOCKLAB_WIRE_FORCE_UNAVAILABLE"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("; to allow it: "), "{}", out.stderr);
+    assert_eq!(out.stdout, "", "nothing ran");
+    let out = process::run(BIN, &["demo", "--pcap", "x.pcap"], LIMIT);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
 }

@@ -8,7 +8,8 @@ use tcp_demo::frame::{self, FrameError};
 /// Exercise 1.1, add a frame type: a typed frame is a chapter 1 frame whose payload starts
 /// with one byte saying what kind of message follows. Write one.
 pub fn write_typed_frame(w: &mut impl Write, kind: u8, body: &[u8]) -> io::Result<()> {
-    // SOLUTION BEGIN: build a payload of `kind` followed by `body`, and send it with frame::write_frame.
+    // SOLUTION BEGIN: build a payload of `kind` followed by `body`, and send it with
+    // frame::write_frame.
     let mut payload = Vec::with_capacity(1 + body.len());
     payload.push(kind);
     payload.extend_from_slice(body);
@@ -19,7 +20,8 @@ pub fn write_typed_frame(w: &mut impl Write, kind: u8, body: &[u8]) -> io::Resul
 /// ...and read one back: `Ok(None)` at a clean end of stream; a frame with no kind byte at
 /// all is `InvalidData`.
 pub fn read_typed_frame(r: &mut impl Read, max: usize) -> io::Result<Option<(u8, Vec<u8>)>> {
-    // SOLUTION BEGIN: read a frame with frame::read_frame, then split off its first byte (an empty payload is InvalidData).
+    // SOLUTION BEGIN: read a frame with frame::read_frame, then split off its first byte (an empty
+    // payload is InvalidData).
     let Some(mut payload) = frame::read_frame(r, max)? else {
         return Ok(None);
     };
@@ -42,7 +44,8 @@ pub fn read_typed_frame(r: &mut impl Read, max: usize) -> io::Result<Option<(u8,
 /// ends inside a message is `FrameError::Truncated`. (Reading one byte per call is slow; it
 /// keeps the exercise about the stream, not about buffering.)
 pub fn read_delimited(r: &mut impl Read, max: usize) -> Result<Option<Vec<u8>>, FrameError> {
-    // SOLUTION BEGIN: loop reading one byte; 0 means end of stream (clean only if nothing was read); stop at b'\n'; check the length against max.
+    // SOLUTION BEGIN: loop reading one byte; 0 means end of stream (clean only if nothing was
+    // read); stop at b'\n'; check the length against max.
     let mut message = Vec::new();
     let mut byte = [0u8; 1];
     loop {

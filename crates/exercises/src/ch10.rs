@@ -12,7 +12,8 @@ use socket2::{Domain, Socket, Type};
 /// the first connection. If none connects, return the last attempt's error; if `addrs` is
 /// empty, an `InvalidInput` error.
 pub fn connect_first(addrs: &[SocketAddr], per_attempt: Duration) -> io::Result<TcpStream> {
-    // SOLUTION BEGIN: loop over addrs with TcpStream::connect_timeout, return the first Ok, remember the last Err.
+    // SOLUTION BEGIN: loop over addrs with TcpStream::connect_timeout, return the first Ok,
+    // remember the last Err.
     let mut last = io::Error::new(ErrorKind::InvalidInput, "no address to try");
     for addr in addrs {
         match TcpStream::connect_timeout(addr, per_attempt) {
@@ -29,7 +30,8 @@ pub fn connect_first(addrs: &[SocketAddr], per_attempt: Duration) -> io::Result<
 /// Exercise 10.2: a TCP listener on `[::]:port` that serves IPv4 clients too (as v4-mapped
 /// addresses), whatever this system's default for `IPV6_V6ONLY` is.
 pub fn listen_both_families(port: u16) -> io::Result<TcpListener> {
-    // SOLUTION BEGIN: socket2: Socket::new(Domain::IPV6, Type::STREAM, None), set_only_v6(false) before bind((Ipv6Addr::UNSPECIFIED, port)), then listen.
+    // SOLUTION BEGIN: socket2: Socket::new(Domain::IPV6, Type::STREAM, None), set_only_v6(false)
+    // before bind((Ipv6Addr::UNSPECIFIED, port)), then listen.
     let socket = Socket::new(Domain::IPV6, Type::STREAM, None)?;
     socket.set_only_v6(false)?;
     socket.bind(&SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)).into())?;

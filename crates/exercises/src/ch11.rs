@@ -20,7 +20,8 @@ pub enum Op {
 /// `generation` (bits 8 to 23: a slot reused by a new connection gets a new generation, so a
 /// late completion for the old one is recognised as stale) and the operation (bits 0 to 7).
 pub fn tag(slot: u32, generation: u16, op: Op) -> u64 {
-    // SOLUTION BEGIN: shift each part into place with `<<` and combine them with `|`; `op as u64` gives the operation's number.
+    // SOLUTION BEGIN: shift each part into place with `<<` and combine them with `|`; `op as u64`
+    // gives the operation's number.
     (u64::from(slot) << 32) | (u64::from(generation) << 8) | op as u64
     // SOLUTION END
 }
@@ -28,7 +29,8 @@ pub fn tag(slot: u32, generation: u16, op: Op) -> u64 {
 /// Exercise 11.1, the other way: `(slot, generation, op)` from a tag made by [`tag`], or
 /// `None` if its low byte names no operation.
 pub fn untag(user_data: u64) -> Option<(u32, u16, Op)> {
-    // SOLUTION BEGIN: shift right and mask (`& 0xffff`, `& 0xff`) to take each part out; match the low byte against 1, 2 and 3.
+    // SOLUTION BEGIN: shift right and mask (`& 0xffff`, `& 0xff`) to take each part out; match the
+    // low byte against 1, 2 and 3.
     let op = match user_data & 0xff {
         1 => Op::Recv,
         2 => Op::Send,
@@ -48,7 +50,9 @@ pub fn untag(user_data: u64) -> Option<(u32, u16, Op)> {
 /// leaving `outbox` empty; or `None` if nothing is left to send. A count larger than the
 /// buffer is a bug, not a kernel's answer: refuse it with `InvalidData`.
 pub fn next_send(buf: Vec<u8>, sent: usize, outbox: &mut Vec<u8>) -> io::Result<Option<Vec<u8>>> {
-    // SOLUTION BEGIN: check `sent <= buf.len()`; then drop the first `sent` bytes of `buf` (`drain(..sent)`), append `outbox` to it (`append` empties it), and return None if the result is empty.
+    // SOLUTION BEGIN: check `sent <= buf.len()`; then drop the first `sent` bytes of `buf`
+    // (`drain(..sent)`), append `outbox` to it (`append` empties it), and return None if the result
+    // is empty.
     if sent > buf.len() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

@@ -8,7 +8,8 @@ use std::time::Duration;
 /// Exercise 2.1: the wait before try number `attempt` (0 for the first try) under exponential
 /// back-off: `base`, then twice that, four times, and so on, but never more than `cap`.
 pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
-    // SOLUTION BEGIN: multiply base by 2^attempt with checked arithmetic (overflow means "the cap"), then take the min with cap.
+    // SOLUTION BEGIN: multiply base by 2^attempt with checked arithmetic (overflow means "the
+    // cap"), then take the min with cap.
     2u32.checked_pow(attempt)
         .and_then(|factor| base.checked_mul(factor))
         .map_or(cap, |d| d.min(cap))
@@ -28,7 +29,8 @@ pub fn request_with_backoff(
     base: Duration,
     cap: Duration,
 ) -> io::Result<Vec<u8>> {
-    // SOLUTION BEGIN: for each attempt: set_read_timeout(Some(backoff(..))), send, recv; a WouldBlock/TimedOut error means try again.
+    // SOLUTION BEGIN: for each attempt: set_read_timeout(Some(backoff(..))), send, recv; a
+    // WouldBlock/TimedOut error means try again.
     let mut buf = vec![0u8; 65_536];
     for attempt in 0..tries {
         socket.set_read_timeout(Some(backoff(attempt, base, cap)))?;

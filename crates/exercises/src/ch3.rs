@@ -6,7 +6,8 @@ use std::time::Duration;
 /// Exercise 3.1: the bandwidth-delay product in bytes: how much data must be in flight to keep
 /// a path of `bits_per_sec` busy when a round trip takes `rtt`.
 pub fn bdp_bytes(bits_per_sec: f64, rtt: Duration) -> usize {
-    // SOLUTION BEGIN: bytes per second times seconds: bits_per_sec / 8 * rtt.as_secs_f64(), rounded.
+    // SOLUTION BEGIN: bytes per second times seconds: bits_per_sec / 8 * rtt.as_secs_f64(),
+    // rounded.
     (bits_per_sec / 8.0 * rtt.as_secs_f64()).round() as usize
     // SOLUTION END
 }

@@ -19,7 +19,8 @@ pub enum ReadNow {
 /// Exercise 4.1: read what is there *now* from a socket, without ever blocking: set it
 /// non-blocking, read once into a 64 KiB buffer, and say what happened.
 pub fn read_now(stream: &mut TcpStream) -> io::Result<ReadNow> {
-    // SOLUTION BEGIN: set_nonblocking(true); one read: Ok(0) is Closed, Ok(n) is Data, WouldBlock is NotYet (retry Interrupted).
+    // SOLUTION BEGIN: set_nonblocking(true); one read: Ok(0) is Closed, Ok(n) is Data, WouldBlock
+    // is NotYet (retry Interrupted).
     stream.set_nonblocking(true)?;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -44,7 +45,8 @@ pub fn write_all_nonblocking(
     data: &[u8],
     limit: Duration,
 ) -> io::Result<()> {
-    // SOLUTION BEGIN: keep an index of what was sent; on Ok(n) advance, on WouldBlock check the clock and yield_now, on Interrupted retry.
+    // SOLUTION BEGIN: keep an index of what was sent; on Ok(n) advance, on WouldBlock check the
+    // clock and yield_now, on Interrupted retry.
     stream.set_nonblocking(true)?;
     let deadline = Instant::now() + limit;
     let mut sent = 0;

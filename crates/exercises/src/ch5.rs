@@ -24,7 +24,8 @@ pub fn ask(addr: SocketAddr, request: &[u8]) -> io::Result<Vec<u8>> {
 /// Exercise 5.2: hang up on a peer at once: close `stream` so that the peer's next read fails
 /// with `ConnectionReset` instead of seeing an orderly end of stream.
 pub fn hang_up(stream: TcpStream) -> io::Result<()> {
-    // SOLUTION BEGIN: SO_LINGER with a zero timeout (socket2's SockRef::set_linger(Some(Duration::ZERO))), then drop the stream.
+    // SOLUTION BEGIN: SO_LINGER with a zero timeout (socket2's
+    // SockRef::set_linger(Some(Duration::ZERO))), then drop the stream.
     socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO))?;
     drop(stream);
     Ok(())

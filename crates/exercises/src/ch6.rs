@@ -18,7 +18,8 @@ fn left(deadline: Instant) -> io::Result<std::time::Duration> {
 /// spaces its bytes (a per-read timeout alone would let a slow peer go on for ever).
 /// `UnexpectedEof` if the peer closes first.
 pub fn read_exact_by(stream: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> io::Result<()> {
-    // SOLUTION BEGIN: before each read, set_read_timeout(Some(time left)); map a WouldBlock/TimedOut error to TimedOut; Ok(0) is UnexpectedEof.
+    // SOLUTION BEGIN: before each read, set_read_timeout(Some(time left)); map a
+    // WouldBlock/TimedOut error to TimedOut; Ok(0) is UnexpectedEof.
     let mut filled = 0;
     while filled < buf.len() {
         stream.set_read_timeout(Some(left(deadline)?))?;
@@ -41,7 +42,8 @@ pub fn read_exact_by(stream: &mut TcpStream, buf: &mut [u8], deadline: Instant) 
 /// Exercise 6.2, add a write deadline: write all of `data`, or fail with `TimedOut` at
 /// `deadline`, against a peer that reads slowly or not at all.
 pub fn write_all_by(stream: &mut TcpStream, data: &[u8], deadline: Instant) -> io::Result<()> {
-    // SOLUTION BEGIN: like read_exact_by, with set_write_timeout before each write and the index of what was written.
+    // SOLUTION BEGIN: like read_exact_by, with set_write_timeout before each write and the index of
+    // what was written.
     let mut sent = 0;
     while sent < data.len() {
         stream.set_write_timeout(Some(left(deadline)?))?;

@@ -12,7 +12,8 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 /// Wait at most `timeout` for at least one, with a single `poll(2)`, and return their indexes
 /// (empty if none became ready in time).
 pub fn readable(streams: &[&TcpStream], timeout: Duration) -> io::Result<Vec<usize>> {
-    // SOLUTION BEGIN: build one PollFd per stream with POLLIN, call nix::poll::poll once, and collect the indexes whose revents contain POLLIN or POLLHUP.
+    // SOLUTION BEGIN: build one PollFd per stream with POLLIN, call nix::poll::poll once, and
+    // collect the indexes whose revents contain POLLIN or POLLHUP.
     let mut fds: Vec<PollFd> = streams
         .iter()
         .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN))
@@ -36,7 +37,8 @@ pub fn readable(streams: &[&TcpStream], timeout: Duration) -> io::Result<Vec<usi
 /// Exercise 7.2, the edge-triggered rule: read everything available from a non-blocking
 /// socket into `into`, until `WouldBlock`; return whether the peer has closed (read 0).
 pub fn drain(stream: &mut TcpStream, into: &mut Vec<u8>) -> io::Result<bool> {
-    // SOLUTION BEGIN: loop reading into a buffer and appending to `into`; Ok(0) means closed (true), WouldBlock means drained (false), Interrupted means retry.
+    // SOLUTION BEGIN: loop reading into a buffer and appending to `into`; Ok(0) means closed
+    // (true), WouldBlock means drained (false), Interrupted means retry.
     let mut buf = [0u8; 16 * 1024];
     loop {
         match stream.read(&mut buf) {

@@ -16,7 +16,9 @@ use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
 /// with `AddrInUse`; if the path holds something that is not a socket, fail with
 /// `AlreadyExists`. In both failures, touch nothing.
 pub fn listen_replacing_stale(path: &Path) -> io::Result<UnixListener> {
-    // SOLUTION BEGIN: UnixListener::bind; on AddrInUse, check fs::symlink_metadata(path)'s file_type().is_socket(), then UnixStream::connect(path): ConnectionRefused means stale, so fs::remove_file and bind again.
+    // SOLUTION BEGIN: UnixListener::bind; on AddrInUse, check fs::symlink_metadata(path)'s
+    // file_type().is_socket(), then UnixStream::connect(path): ConnectionRefused means stale, so
+    // fs::remove_file and bind again.
     match UnixListener::bind(path) {
         Err(e) if e.kind() == ErrorKind::AddrInUse => {}
         other => return other,
@@ -40,7 +42,9 @@ pub fn listen_replacing_stale(path: &Path) -> io::Result<UnixListener> {
 /// Exercise 8.2: send the open descriptor `fd` to the process at the other end of `channel`,
 /// as an `SCM_RIGHTS` control message. (`unix_demo::pass::recv_fd` receives it.)
 pub fn send_fd(channel: &UnixStream, fd: BorrowedFd<'_>) -> io::Result<()> {
-    // SOLUTION BEGIN: nix's sendmsg::<()>(channel.as_raw_fd(), &[IoSlice::new(b"F")], &[ControlMessage::ScmRights(&[fd.as_raw_fd()])], MsgFlags::empty(), None): at least one byte must carry the control message.
+    // SOLUTION BEGIN: nix's sendmsg::<()>(channel.as_raw_fd(), &[IoSlice::new(b"F")],
+    // &[ControlMessage::ScmRights(&[fd.as_raw_fd()])], MsgFlags::empty(), None): at least one byte
+    // must carry the control message.
     let fds = [fd.as_raw_fd()];
     sendmsg::<()>(
         channel.as_raw_fd(),

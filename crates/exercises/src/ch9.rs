@@ -41,7 +41,8 @@ impl Dedup {
     /// Exercise 9.1: whether message `(origin, seq)` is seen for the first time (deliver it)
     /// or is a copy (drop it). Never remember more than `capacity` names: forget the oldest.
     pub fn first_time(&mut self, origin: u64, seq: u64) -> bool {
-        // SOLUTION BEGIN: insert into the HashSet (false if already there); push the name at the back of the VecDeque; past the capacity, pop the front and remove it from the set.
+        // SOLUTION BEGIN: insert into the HashSet (false if already there); push the name at the
+        // back of the VecDeque; past the capacity, pop the front and remove it from the set.
         if !self.seen.insert((origin, seq)) {
             return false;
         }
@@ -67,7 +68,9 @@ pub const HELLO: u8 = b'H';
 /// `TimedOut` if it has not arrived within `timeout`; `UnexpectedEof` if the peer closes
 /// first; `InvalidData` if the frame has another shape, or if the peer claims our own id.
 pub fn handshake(stream: &mut TcpStream, me: u64, timeout: Duration) -> io::Result<u64> {
-    // SOLUTION BEGIN: write_frame([HELLO, me.to_be_bytes()...]); set_read_timeout(Some(timeout)); read_frame(stream, 64): Ok(None) is UnexpectedEof, a WouldBlock/TimedOut Io error is TimedOut; check the length (9), the first byte and the id.
+    // SOLUTION BEGIN: write_frame([HELLO, me.to_be_bytes()...]); set_read_timeout(Some(timeout));
+    // read_frame(stream, 64): Ok(None) is UnexpectedEof, a WouldBlock/TimedOut Io error is
+    // TimedOut; check the length (9), the first byte and the id.
     let mut hello = vec![HELLO];
     hello.extend_from_slice(&me.to_be_bytes());
     write_frame(stream, &hello)?;

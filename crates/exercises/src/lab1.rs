@@ -46,7 +46,9 @@ pub struct Config {
 /// order, within `config`'s bounds; a client that breaks them is closed, and only that
 /// client. No client can make `serve` return or panic.
 pub fn serve(listener: TcpListener, config: &Config, stop: &Stop) -> io::Result<()> {
-    // SOLUTION BEGIN: an accept loop that waits with stop.wait_readable(listener.as_fd(), ..) before each accept; one thread per connection (at most max_connections), each registered so that a stop can shut it down; on stop, shut every connection down and join the threads.
+    // SOLUTION BEGIN: an accept loop that waits with stop.wait_readable(listener.as_fd(), ..)
+    // before each accept; one thread per connection (at most max_connections), each registered so
+    // that a stop can shut it down; on stop, shut every connection down and join the threads.
     /// The connections open now, each with a handle to shut it down, and a signal for the accept
     /// loop when one closes.
     #[derive(Default)]
@@ -177,7 +179,10 @@ pub fn serve(listener: TcpListener, config: &Config, stop: &Stop) -> io::Result<
 /// Echoes `stream`'s frames until the client closes between two frames (`Ok`), or breaks a
 /// bound (an error that says which: the thread logs it as the reason for closing).
 fn echo_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
-    // SOLUTION BEGIN: keep the bytes read in a buffer; echo every complete frame it holds with one write, by a deadline of idle_timeout; read again with a timeout of the time left: idle_timeout between frames, frame_timeout from a frame's first byte; refuse a length over max_frame before reading its payload.
+    // SOLUTION BEGIN: keep the bytes read in a buffer; echo every complete frame it holds with one
+    // write, by a deadline of idle_timeout; read again with a timeout of the time left:
+    // idle_timeout between frames, frame_timeout from a frame's first byte; refuse a length over
+    // max_frame before reading its payload.
     stream.set_nodelay(true)?; // An echo is an answer: send it now, not with the next one.
     // Bytes read, not yet echoed: at most one partial frame and one read's worth.
     let mut held: Vec<u8> = Vec::new();
@@ -251,7 +256,8 @@ fn echo_connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
 /// How many bytes at the front of `held` are complete frames. A length over `max_frame` is an
 /// error (`InvalidData`), found as soon as its header is there, before its payload is awaited.
 fn complete_frames(held: &[u8], max_frame: usize) -> io::Result<usize> {
-    // SOLUTION BEGIN: walk the frames from the front: read each 4-byte big-endian length, check it against max_frame, and stop at the first frame not all there.
+    // SOLUTION BEGIN: walk the frames from the front: read each 4-byte big-endian length, check it
+    // against max_frame, and stop at the first frame not all there.
     let mut at = 0;
     loop {
         let Some(header) = held.get(at..at + HEADER_LEN) else {

@@ -26,11 +26,13 @@
 //! - [`wire`]: the FINs and RSTs themselves: the close experiments again on the wire lab,
 //!   every packet recorded (`demo --wire`).
 //! - [`demo`]: the narrated tour that `cargo run -p shutdown-demo` prints.
+//! - [`look`]: the closing states seen by `ss -tan` (`look ss`, Linux).
 
 pub mod demo;
 pub mod directions;
 pub mod half_close;
 pub mod linger;
+pub mod look;
 pub mod reset;
 pub mod server;
 pub mod sigpipe;

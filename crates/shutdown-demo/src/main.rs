@@ -48,6 +48,13 @@ enum Command {
         #[arg(long, value_name = "FILE", requires = "wire")]
         pcap: Option<PathBuf>,
     },
+    /// Look with your OS: an orderly close seen by `ss -tan` at each stop (FIN-WAIT-2 and
+    /// CLOSE-WAIT, then TIME-WAIT; Linux). The one tool is `ss`.
+    Look {
+        /// The tool to look with.
+        #[arg(value_parser = ["ss"])]
+        tool: String,
+    },
     /// Reads each request until the client half-closes, then replies with it and closes.
     Server {
         /// Address to listen on (HOST:PORT, names work); port 0 picks a free port.
@@ -101,6 +108,9 @@ fn main() -> ExitCode {
                     pcap.as_deref(),
                 )?)
             }
+            Command::Look { .. } => Ok(shutdown_demo::look::closing_states(&Narrator::stdout())
+                .map(drop)
+                .context("look failed")?),
             Command::Server {
                 addr,
                 max_connections,

@@ -15,6 +15,8 @@
 //! - [`data`]: reproducible pseudo-random payloads and checksums, so a test can prove that
 //!   every byte came back in order.
 //! - [`net`]: a connected pair of TCP sockets on loopback, with or without timeouts.
+//! - [`os_tool`]: running `ss`, `nc` or `strace` on a demo's own sockets and showing the
+//!   command line and the tool's output, for the chapters' "look with your OS" steps.
 //! - [`process`]: running the course's binaries from tests as a user would, and starting a
 //!   server and reading its `listening on ADDR` line.
 //! - [`proc_tcp`]: Linux's table of TCP sockets (`/proc/net/tcp`): each connection's state
@@ -36,6 +38,7 @@ pub mod data;
 pub mod descriptors;
 pub mod narrate;
 pub mod net;
+pub mod os_tool;
 pub mod proc_tcp;
 pub mod process;
 pub mod queue;

@@ -22,12 +22,15 @@
 //! - [`wire`]: the segments themselves: the handshake and the writes again on the wire lab,
 //!   every packet recorded (`demo --wire`).
 //! - [`demo`]: the narrated tour that `cargo run -p tcp-demo` prints.
+//! - [`look`]: the same sockets seen by the system's tools, `ss` and `nc` (`look ss`,
+//!   `look nc`).
 
 pub mod client;
 pub mod connections;
 pub mod demo;
 pub mod frame;
 pub mod lifecycle;
+pub mod look;
 pub mod reuse;
 pub mod server;
 pub mod stream;

@@ -28,7 +28,8 @@ use tcp_demo::{Client, Server, ServerConfig};
         cargo run -p tcp-demo\n  \
         cargo run -p tcp-demo -- demo --wire --pcap handshake.pcap\n  \
         cargo run -p tcp-demo -- server --addr 127.0.0.1:7878\n  \
-        cargo run -p tcp-demo -- client --addr 127.0.0.1:7878 hello world"
+        cargo run -p tcp-demo -- client --addr 127.0.0.1:7878 hello world\n  \
+        cargo run -p tcp-demo -- look ss"
 )]
 struct Args {
     #[command(subcommand)]
@@ -47,6 +48,13 @@ enum Command {
         /// With --wire, also save the packets shown to FILE (pcap: `tcpdump -nr FILE`).
         #[arg(long, value_name = "FILE", requires = "wire")]
         pcap: Option<PathBuf>,
+    },
+    /// Look with your OS: a listener's accept queue in `ss -tln` (ss), or a line of text sent
+    /// by `nc` to the echo server, which drops that connection and goes on serving (nc).
+    Look {
+        /// The tool to look with.
+        #[arg(value_enum)]
+        tool: Tool,
     },
     /// A thread-per-connection echo server for length-prefixed frames.
     Server {
@@ -93,6 +101,15 @@ enum Command {
     },
 }
 
+/// The tools `look` runs.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Tool {
+    /// `ss -tln`: the accept queue and the backlog of a listener.
+    Ss,
+    /// `nc`: a line of text to the echo server.
+    Nc,
+}
+
 fn main() -> ExitCode {
     cli::run("tcp-demo", || {
         let demo = Command::Demo {
@@ -109,6 +126,15 @@ fn main() -> ExitCode {
                 // one. If it fails, the lab says why below.
                 let _ = socklab_wire::enter_user_namespace();
                 Ok(tcp_demo::wire::demo(&Narrator::stdout(), pcap.as_deref())?)
+            }
+            Command::Look { tool } => {
+                let n = Arc::new(Narrator::stdout());
+                let any = SocketAddr::from(([127, 0, 0, 1], 0));
+                match tool {
+                    Tool::Ss => tcp_demo::look::accept_queue(&n, any).map(drop),
+                    Tool::Nc => tcp_demo::look::garbage(&n, any).map(drop),
+                }
+                .context("look failed")
             }
             Command::Server {
                 addr,

@@ -85,7 +85,6 @@ fn streams() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-// ANCHOR: linear_work
 /// A stream of 100,000 empty frames, fed in 64 KiB reads as a socket would deliver them,
 /// comes out as 100,000 frames while the decoder copies fewer bytes inside memory than it
 /// was fed: the work is linear. Counted, not timed. (The decoder this replaced removed each
@@ -114,14 +113,16 @@ fn a_stream_of_empty_frames_costs_linear_work() {
         wire.len()
     );
 }
-// ANCHOR_END: linear_work
 
 proptest! {
     // ANCHOR: decoder_properties
     /// Any byte stream, cut at any points, decodes exactly as it does in one piece; the
     /// decoder never holds more than one maximal frame, however large the pieces fed to it.
     #[test]
-    fn splitting_never_changes_the_outcome(wire in streams(), cuts in prop::collection::vec(any::<usize>(), 0..20)) {
+    fn splitting_never_changes_the_outcome(
+        wire in streams(),
+        cuts in prop::collection::vec(any::<usize>(), 0..20),
+    ) {
         let whole = decode(std::slice::from_ref(&wire));
         let chunks = split(&wire, &cuts);
         let pieces = decode(&chunks);

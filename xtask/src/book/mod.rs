@@ -15,6 +15,8 @@
 //! - [`figures`]: no number with a unit of measure typed by hand in the book or the README;
 //!   and the pages `cargo xtask bench` generates are what it would write from its stored
 //!   figures ([`crate::bench::stale`]).
+//! - [`width`]: after a build, no listing is wider than the page: no line over 100 columns,
+//!   and, where Chromium is installed, no block that scrolls sideways at a desktop width.
 //! - [`install`]: finding or installing mdBook at the one pinned version.
 
 mod chapters;
@@ -24,6 +26,7 @@ pub mod includes;
 mod install;
 mod links;
 pub mod testrun;
+mod width;
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -148,13 +151,20 @@ pub fn write_index(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Checks the book against the code, then builds it with `mdbook`; returns the path of its
-/// `index.html`.
-pub fn build(root: &Path, mdbook: PathBuf, claims: Claims) -> Result<PathBuf> {
+/// Checks the book against the code, builds it with `mdbook`, and checks that its code fits
+/// the page ([`width`]; the browser's part is skipped into `skips` without Chromium); returns
+/// the path of its `index.html`.
+pub fn build(
+    root: &Path,
+    mdbook: PathBuf,
+    claims: Claims,
+    skips: Option<&Path>,
+) -> Result<PathBuf> {
     check(root, claims)?;
     let mut cmd = Command::new(mdbook);
     cmd.arg("build").arg(root.join("book"));
     crate::run(cmd)?;
+    width::check(root, &root.join("book/build"), skips)?;
     Ok(root.join("book/build/index.html"))
 }
 
