@@ -23,6 +23,7 @@ use std::time::Duration;
 use socket2::SockRef;
 use socklab_support::Narrator;
 use socklab_support::cli::bytes;
+use socklab_wire::demo::Shown;
 use socklab_wire::{Direction, Lab, LinkConfig, Packet, Trace};
 
 use crate::bulk::{self, Amount};
@@ -126,36 +127,6 @@ pub fn largest_window_at(trace: &Trace) -> Option<usize> {
     trace.iter().position(|p| from_b(p) == Some(largest))
 }
 
-/// Prints the packets of `trace` that `keep` accepts (given each one's index) under the
-/// narration, indented like an explanation, with a `... N more packets` line for each run of
-/// packets left out; keeps the printed ones for the pcap file.
-fn packets(n: &Narrator, trace: &Trace, keep: impl Fn(usize) -> bool, shown: &mut Option<Trace>) {
-    let mut left_out = 0;
-    let mut lines = Vec::new();
-    for (i, p) in trace.iter().enumerate() {
-        if keep(i) {
-            if left_out > 0 {
-                lines.push(format!("... {left_out} more packets"));
-                left_out = 0;
-            }
-            lines.push(p.to_string());
-        } else {
-            left_out += 1;
-        }
-    }
-    if left_out > 0 {
-        lines.push(format!("... {left_out} more packets"));
-    }
-    n.explain(&lines.join("\n"));
-    // `only` asks about the packets in their order: the same ones as above.
-    let index = std::cell::Cell::new(0);
-    let printed = trace.only(|_| keep(index.replace(index.get() + 1)));
-    *shown = Some(match shown.take() {
-        Some(before) => before.merge(&printed),
-        None => printed,
-    });
-}
-
 /// The round trip of the demo's path.
 const RTT: Duration = Duration::from_millis(40);
 
@@ -172,19 +143,7 @@ const FIRST: usize = 5;
 /// also saved there (even when a transfer fails, to see why). Without a lab, the error says
 /// why and how to allow it.
 pub fn demo(n: &Narrator, pcap: Option<&Path>) -> io::Result<()> {
-    Lab::available().map_err(|u| io::Error::other(format!("no wire lab here: {u}")))?;
-    let lab = Lab::new(link(RTT))?;
-    let mut shown = None;
-    let ran = run_on(n, &lab, &mut shown);
-    if let (Some(path), Some(shown)) = (pcap, shown) {
-        shown.save_pcap(path)?;
-        n.heading(&format!(
-            "Saved these {} packets to {}: `tcpdump -nr {1}` or Wireshark",
-            shown.len(),
-            path.display()
-        ));
-    }
-    ran
+    socklab_wire::demo::run(n, link(RTT), pcap, |lab, shown| run_on(n, lab, shown))
 }
 
 /// Megabits per second.
@@ -192,7 +151,7 @@ fn mbit(bytes_per_sec: f64) -> String {
     format!("{:.1} Mbit/s", bytes_per_sec * 8.0 / 1e6)
 }
 
-fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> {
+fn run_on(n: &Narrator, lab: &Lab, shown: &mut Shown) -> io::Result<()> {
     n.explain(&format!(
         "The wire lab: host A (10.77.0.1) sends, a sink on host B (10.77.0.2) reads, over a\n\
          link of {} Mbit/s with a round trip of {RTT:?}: a bandwidth-delay product of {}.\n\
@@ -235,7 +194,7 @@ fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> 
             ),
         );
         let largest = largest_window_at(&trace);
-        packets(n, &trace, |i| i < FIRST || Some(i) == largest, shown);
+        shown.some(n, &trace, |i, _| i < FIRST || Some(i) == largest);
         match buffer {
             Some(_) => n.explain(
                 "The window never exceeds the buffer granted, and the transfer goes no faster\n\

@@ -301,19 +301,6 @@ fn chart(points: &[Point]) -> io::Result<String> {
 
 const BIN: &str = env!("CARGO_BIN_EXE_buffers-demo");
 
-/// The lines of `out` under each `== ` heading, by the heading's number (`1.`, `2.`, ...).
-fn sections(out: &str) -> Vec<(String, Vec<&str>)> {
-    let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
-    for line in out.lines() {
-        if let Some(title) = line.strip_prefix("== ") {
-            sections.push((title.to_string(), Vec::new()));
-        } else if let Some((_, lines)) = sections.last_mut() {
-            lines.push(line);
-        }
-    }
-    sections
-}
-
 /// The number after `name` in `line` (`win 18824,` gives 18824 for `"win "`).
 fn number_after(line: &str, name: &str) -> Option<u64> {
     let (_, rest) = line.split_once(name)?;
@@ -378,13 +365,10 @@ fn demo_wire_shows_the_window_on_the_wire() {
     );
     print!("{}", out.stdout);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let sections = sections(&out.stdout);
+    let sections = testing::Sections::of(&out.stdout);
     let mut seen = Vec::new();
     for (n, port) in [("1.", 5001), ("2.", 5002), ("3.", 5003)] {
-        let (title, lines) = sections
-            .iter()
-            .find(|(title, _)| title.starts_with(n))
-            .unwrap_or_else(|| panic!("no section {n}"));
+        let (title, lines) = sections.section(n);
         let said = lines
             .iter()
             .position(|l| l.contains("largest window B advertised"));
@@ -425,18 +409,5 @@ fn demo_wire_shows_the_window_on_the_wire() {
 /// without `--wire` is refused as a usage error.
 #[test]
 fn demo_wire_without_a_lab_says_why_in_one_line() {
-    let off = format!("{}=1", socklab_wire::access::FORCE_UNAVAILABLE_VAR);
-    let out = process::run("env", &[&off, BIN, "demo", "--wire"], LIMIT);
-    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .starts_with("buffers-demo: error: no wire lab here: SOCKLAB_WIRE_FORCE_UNAVAILABLE"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("; to allow it: "), "{}", out.stderr);
-    assert_eq!(out.stdout, "", "nothing ran");
-    let out = process::run(BIN, &["demo", "--pcap", "x.pcap"], LIMIT);
-    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    testing::assert_demo_wire_without_a_lab_says_why(BIN, "buffers-demo", LIMIT);
 }

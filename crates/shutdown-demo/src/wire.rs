@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use socklab_support::Narrator;
 use socklab_support::cli::bytes;
+use socklab_wire::demo::Shown;
 use socklab_wire::{Direction, Lab, LinkConfig, Trace};
 
 use crate::states::{self, TcpState};
@@ -206,37 +207,15 @@ fn outcome(read: &io::Result<usize>) -> String {
     }
 }
 
-/// Prints a trace's packets under the narration, indented like an explanation, and keeps
-/// them for the pcap file.
-fn packets(n: &Narrator, trace: Trace, shown: &mut Option<Trace>) {
-    n.explain(trace.to_string().trim_end());
-    *shown = Some(match shown.take() {
-        Some(before) => before.merge(&trace),
-        None => trace,
-    });
-}
-
 /// `shutdown-demo demo --wire`: every experiment above on one lab (ports 7001 to 7005), each
 /// narrated and followed by its packets; with `pcap`, the packets shown are also saved there
 /// (even when an experiment fails, to see why). Without a lab, the error says why and how to
 /// allow it.
 pub fn demo(n: &Narrator, pcap: Option<&Path>) -> io::Result<()> {
-    Lab::available().map_err(|u| io::Error::other(format!("no wire lab here: {u}")))?;
-    let lab = Lab::new(link())?;
-    let mut shown = None;
-    let ran = run_on(n, &lab, &mut shown);
-    if let (Some(path), Some(shown)) = (pcap, shown) {
-        shown.save_pcap(path)?;
-        n.heading(&format!(
-            "Saved these {} packets to {}: `tcpdump -nr {1}` or Wireshark",
-            shown.len(),
-            path.display()
-        ));
-    }
-    ran
+    socklab_wire::demo::run(n, link(), pcap, |lab, shown| run_on(n, lab, shown))
 }
 
-fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> {
+fn run_on(n: &Narrator, lab: &Lab, shown: &mut Shown) -> io::Result<()> {
     n.explain(&format!(
         "The wire lab: host A (10.77.0.1) is the client, host B (10.77.0.2) the server, on a\n\
          link of {:?} each way. Under each experiment, every packet of its connection, in\n\
@@ -248,7 +227,7 @@ fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> 
     let trace = orderly_close(lab, 7001)?;
     n.step("host A", "close(): A's FIN");
     n.step("host B", "read() -> 0: A's FIN; then close(): B's FIN");
-    packets(n, trace, shown);
+    shown.all(n, trace);
 
     n.heading("2. Half-close: the request, A's FIN, and still the reply");
     let request = b"hello over the wire";
@@ -274,7 +253,7 @@ fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> 
             bytes(h.reply.len() as u64)
         ),
     );
-    packets(n, h.trace, shown);
+    shown.all(n, h.trace);
 
     n.heading("3. RST: B closes with A's bytes unread");
     let r = close_with_unread_data(lab, 7003)?;
@@ -286,7 +265,7 @@ fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> 
         "host A",
         &format!("its next read() -> {}", outcome(&r.peer_read)),
     );
-    packets(n, r.trace, shown);
+    shown.all(n, r.trace);
 
     n.heading("4. RST: B closes with SO_LINGER 0");
     let r = linger_zero(lab, 7004)?;
@@ -299,7 +278,7 @@ fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> 
         "kernel",
         &format!("B's side of the connection: {}", show(r.b_state)),
     );
-    packets(n, r.trace, shown);
+    shown.all(n, r.trace);
 
     n.heading("5. TIME-WAIT answers a FIN sent again");
     let t = time_wait(lab, 7005)?;
@@ -317,7 +296,7 @@ fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> 
             show(t.b_state)
         ),
     );
-    packets(n, t.trace, shown);
+    shown.all(n, t.trace);
     n.explain(
         "A's program had closed its socket before the second FIN came: the connection in\n\
          TIME-WAIT answered it. The side that sends the first FIN is the one that waits.",

@@ -198,19 +198,6 @@ fn time_wait_on_the_side_that_sent_the_first_fin() {
 }
 // ANCHOR_END: time_wait_on_the_side_that_sent_the_first_fin
 
-/// The lines of `out` under each `== ` heading.
-fn sections(out: &str) -> Vec<(String, Vec<&str>)> {
-    let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
-    for line in out.lines() {
-        if let Some(title) = line.strip_prefix("== ") {
-            sections.push((title.to_string(), Vec::new()));
-        } else if let Some((_, lines)) = sections.last_mut() {
-            lines.push(line);
-        }
-    }
-    sections
-}
-
 // ANCHOR: demo_wire_prints_fins_and_rsts_under_the_narration
 /// `demo --wire --pcap FILE` runs the close experiments on the lab and prints each one's
 /// packets under its narration: `Flags [F.]` each way under the orderly close, `Flags [R.]`
@@ -230,45 +217,29 @@ fn demo_wire_prints_fins_and_rsts_under_the_narration() {
     );
     print!("{}", out.stdout);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let sections = sections(&out.stdout);
-    let under = |n: &str, narration: &str, packet: &[&str]| {
-        let (title, lines) = sections
-            .iter()
-            .find(|(title, _)| title.starts_with(n))
-            .unwrap_or_else(|| panic!("no section {n}"));
-        let said = lines.iter().position(|l| l.contains(narration));
-        let shown = lines
-            .iter()
-            .position(|l| packet.iter().all(|part| l.contains(part)));
-        assert!(said.is_some(), "{title}: no {narration:?}");
-        assert!(shown.is_some(), "{title}: no packet with {packet:?}");
-        assert!(
-            said < shown,
-            "{title}: the packets came before the narration"
-        );
-    };
-    under(
+    let sections = testing::Sections::of(&out.stdout);
+    sections.under(
         "1.",
         "close(): A's FIN",
         &["10.77.0.1.", "> 10.77.0.2.7001: Flags [F.]"],
     );
-    under(
+    sections.under(
         "1.",
         "close(): B's FIN",
         &["10.77.0.2.7001 >", "Flags [F.]"],
     );
-    under("2.", "shutdown(Write)", &["10.77.0.1.", "Flags [F.]"]);
-    under(
+    sections.under("2.", "shutdown(Write)", &["10.77.0.1.", "Flags [F.]"]);
+    sections.under(
         "3.",
         "Err(ConnectionReset)",
         &["10.77.0.2.7003 >", "Flags [R.]"],
     );
-    under(
+    sections.under(
         "4.",
         "Err(ConnectionReset)",
         &["10.77.0.2.7004 >", "Flags [R.]"],
     );
-    under("5.", "A's side: TIME-WAIT", &["[dropped: cut]"]);
+    sections.under("5.", "A's side: TIME-WAIT", &["[dropped: cut]"]);
     let printed = testing::trace_lines(&out.stdout);
     testing::compare_with_tcpdump(name, &printed, &pcap);
     let _ = std::fs::remove_file(&pcap);
@@ -280,18 +251,5 @@ fn demo_wire_prints_fins_and_rsts_under_the_narration() {
 /// without `--wire` is refused as a usage error.
 #[test]
 fn demo_wire_without_a_lab_says_why_in_one_line() {
-    let off = format!("{}=1", socklab_wire::access::FORCE_UNAVAILABLE_VAR);
-    let out = process::run("env", &[&off, BIN, "demo", "--wire"], LIMIT);
-    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .starts_with("shutdown-demo: error: no wire lab here: SOCKLAB_WIRE_FORCE_UNAVAILABLE"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("; to allow it: "), "{}", out.stderr);
-    assert_eq!(out.stdout, "", "nothing ran");
-    let out = process::run(BIN, &["demo", "--pcap", "x.pcap"], LIMIT);
-    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    testing::assert_demo_wire_without_a_lab_says_why(BIN, "shutdown-demo", LIMIT);
 }

@@ -27,6 +27,8 @@
 //! - [`trace`]: the decoded packets ([`Trace`], [`Packet`], [`Tcp`]) and their tcpdump-style
 //!   lines.
 //! - [`pcap`]: [`Trace::save_pcap`], for `tcpdump -r` and Wireshark.
+//! - [`demo`]: what every chapter's `demo --wire` does around its experiments: the lab, each
+//!   experiment's packets under its narration, the pcap file of the packets shown.
 //! - [`access`]: whether this process may make labs, and if not, why and how to allow it.
 //! - [`testing`]: a lab in a test: made here (root), in a child process (a user namespace),
 //!   or skipped out loud.
@@ -37,6 +39,7 @@
 //! rtnetlink(7), `ppoll(2)`.
 
 pub mod access;
+pub mod demo;
 pub mod host;
 pub mod impair;
 pub mod lab;

@@ -190,3 +190,74 @@ pub fn trace_lines(output: &str) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// A chapter demo's output split at its `== ` headings, to check that each experiment's
+/// packets come under its own narration.
+#[derive(Debug)]
+pub struct Sections<'a>(Vec<(String, Vec<&'a str>)>);
+
+impl<'a> Sections<'a> {
+    /// The lines of `out` under each `== ` heading.
+    pub fn of(out: &'a str) -> Self {
+        let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
+        for line in out.lines() {
+            if let Some(title) = line.strip_prefix("== ") {
+                sections.push((title.to_string(), Vec::new()));
+            } else if let Some((_, lines)) = sections.last_mut() {
+                lines.push(line);
+            }
+        }
+        Sections(sections)
+    }
+
+    /// The section whose heading starts with `n` (`"1."`): its title and its lines. Panics,
+    /// failing the test, when there is none.
+    pub fn section(&self, n: &str) -> (&str, &[&'a str]) {
+        self.0
+            .iter()
+            .find(|(title, _)| title.starts_with(n))
+            .map(|(title, lines)| (title.as_str(), lines.as_slice()))
+            .unwrap_or_else(|| panic!("no section {n}"))
+    }
+
+    /// The lines of section `n` after its first line containing `narration` that contain
+    /// every one of `parts`: the packets printed under that narration. Panics, failing the
+    /// test, when the narration is missing or no such line follows it.
+    pub fn under(&self, n: &str, narration: &str, parts: &[&str]) -> Vec<String> {
+        let (title, lines) = self.section(n);
+        let said = lines
+            .iter()
+            .position(|l| l.contains(narration))
+            .unwrap_or_else(|| panic!("{title}: no {narration:?}"));
+        let shown: Vec<String> = lines[said..]
+            .iter()
+            .filter(|l| parts.iter().all(|part| l.contains(part)))
+            .map(|l| l.to_string())
+            .collect();
+        assert!(
+            !shown.is_empty(),
+            "{title}: no packet with {parts:?} after {narration:?}"
+        );
+        shown
+    }
+}
+
+/// `bin demo --wire` where no lab can be made (switched off with
+/// `SOCKLAB_WIRE_FORCE_UNAVAILABLE`): one line on standard error, `PROGRAM: error: no wire
+/// lab here: ` with the reason and `; to allow it: ` with the fix, nothing run, exit 1; and
+/// `--pcap` without `--wire` refused as a usage error (exit 2).
+pub fn assert_demo_wire_without_a_lab_says_why(bin: &str, program: &str, limit: Duration) {
+    let off = format!("{}=1", access::FORCE_UNAVAILABLE_VAR);
+    let out = process::run("env", &[&off, bin, "demo", "--wire"], limit);
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    let expected = format!(
+        "{program}: error: no wire lab here: {}",
+        access::FORCE_UNAVAILABLE_VAR
+    );
+    assert!(out.stderr.starts_with(&expected), "{}", out.stderr);
+    assert!(out.stderr.contains("; to allow it: "), "{}", out.stderr);
+    assert_eq!(out.stdout, "", "nothing ran");
+    let out = process::run(bin, &["demo", "--pcap", "x.pcap"], limit);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+}

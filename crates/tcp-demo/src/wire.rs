@@ -22,6 +22,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use socklab_support::Narrator;
+use socklab_wire::demo::Shown;
 use socklab_wire::lab::STEP_TIMEOUT;
 use socklab_wire::{Direction, Lab, LinkConfig, Packet, Tcp, Trace};
 
@@ -155,43 +156,18 @@ fn ms(t: Duration) -> String {
     format!("{:.1} ms", t.as_secs_f64() * 1000.0)
 }
 
-/// Prints a trace's packets under the narration, indented like an explanation, and keeps
-/// them for the pcap file.
-fn packets(n: &Narrator, trace: Trace, shown: &mut Option<Trace>) {
-    n.explain(trace.to_string().trim_end());
-    *shown = Some(match shown.take() {
-        Some(before) => before.merge(&trace),
-        None => trace,
-    });
-}
-
 /// `tcp-demo demo --wire`: every experiment above on one lab (ports 7001 to 7004), each
 /// narrated and followed by its packets; with `pcap`, the packets shown are also saved there
 /// (even when an experiment fails, to see why). Without a lab, the error says why and how to
 /// allow it.
 pub fn demo(n: &Narrator, pcap: Option<&Path>) -> io::Result<()> {
-    Lab::available().map_err(|u| io::Error::other(format!("no wire lab here: {u}")))?;
     let config = link();
-    let lab = Lab::new(config.clone())?;
-    let mut shown = None;
-    let ran = run_on(n, &lab, &config, &mut shown);
-    if let (Some(path), Some(shown)) = (pcap, shown) {
-        shown.save_pcap(path)?;
-        n.heading(&format!(
-            "Saved these {} packets to {}: `tcpdump -nr {1}` or Wireshark",
-            shown.len(),
-            path.display()
-        ));
-    }
-    ran
+    socklab_wire::demo::run(n, config.clone(), pcap, |lab, shown| {
+        run_on(n, lab, &config, shown)
+    })
 }
 
-fn run_on(
-    n: &Narrator,
-    lab: &Lab,
-    config: &LinkConfig,
-    shown: &mut Option<Trace>,
-) -> io::Result<()> {
+fn run_on(n: &Narrator, lab: &Lab, config: &LinkConfig, shown: &mut Shown) -> io::Result<()> {
     n.explain(&format!(
         "The wire lab: host A (10.77.0.1) is the client, host B (10.77.0.2) the server, on a\n\
          link of {:?} each way with an MTU of {} bytes. Under each experiment, every packet of\n\
@@ -225,7 +201,7 @@ fn run_on(
         "host B",
         &format!("accept() returned at {}", ms(h.accepted)),
     );
-    packets(n, h.trace.clone(), shown);
+    shown.all(n, h.trace.clone());
     if let Some(mss) = syn_tcp.mss() {
         n.explain(&format!(
             "Each SYN offers an MSS (mss {mss}: the MTU of {} less {IPV4_TCP_HEADERS} bytes of \
@@ -251,7 +227,7 @@ fn run_on(
             data.iter().filter(|&&len| len == largest).count()
         ),
     );
-    packets(n, big.trace, shown);
+    shown.all(n, big.trace);
     n.explain(
         "Each segment carries at most the MSS less the 12 bytes of the timestamp option that\n\
          every segment after the handshake carries.",
@@ -273,7 +249,7 @@ fn run_on(
                 data.len()
             ),
         );
-        packets(n, trace, shown);
+        shown.all(n, trace);
         if !nodelay {
             n.explain(
                 "With Nagle's algorithm, the first small write leaves at once; the next ones\n\

@@ -159,19 +159,6 @@ fn nodelay_sends_each_small_write() {
     assert_eq!(wire::data_from_a(&trace), vec![10; WRITES]);
 }
 
-/// The lines of `out` under each `== ` heading, by the heading's number (`1.`, `2.`, ...).
-fn sections(out: &str) -> Vec<(String, Vec<&str>)> {
-    let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
-    for line in out.lines() {
-        if let Some(title) = line.strip_prefix("== ") {
-            sections.push((title.to_string(), Vec::new()));
-        } else if let Some((_, lines)) = sections.last_mut() {
-            lines.push(line);
-        }
-    }
-    sections
-}
-
 /// `demo --wire --pcap FILE` runs the experiments on the lab and prints each one's packets
 /// under its narration: the SYN with its MSS under the handshake, full-sized segments under
 /// the big write; and `tcpdump -r FILE` reads the very packets it printed.
@@ -189,32 +176,16 @@ fn demo_wire_prints_the_packets_under_the_narration() {
     );
     print!("{}", out.stdout);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let sections = sections(&out.stdout);
-    let under = |n: &str, narration: &str, packet: &[&str]| {
-        let (title, lines) = sections
-            .iter()
-            .find(|(title, _)| title.starts_with(n))
-            .unwrap_or_else(|| panic!("no section {n}"));
-        let said = lines.iter().position(|l| l.contains(narration));
-        let shown = lines
-            .iter()
-            .position(|l| packet.iter().all(|part| l.contains(part)));
-        assert!(said.is_some(), "{title}: no {narration:?}");
-        assert!(shown.is_some(), "{title}: no packet with {packet:?}");
-        assert!(
-            said < shown,
-            "{title}: the packets came before the narration"
-        );
-    };
-    under(
+    let sections = testing::Sections::of(&out.stdout);
+    sections.under(
         "1.",
         "connect() returned",
         &["Flags [S], seq 0", "mss 1460", "wscale"],
     );
-    under("1.", "accept() returned", &["Flags [S.], seq 0, ack 1"]);
-    under("2.", "one write() call took 100000 bytes", &["length 1448"]);
-    under("3.", "left as", &["Flags [P.], seq 1:11"]);
-    under("4.", "left as 8 data segments", &["Flags [P.], seq 71:81"]);
+    sections.under("1.", "accept() returned", &["Flags [S.], seq 0, ack 1"]);
+    sections.under("2.", "one write() call took 100000 bytes", &["length 1448"]);
+    sections.under("3.", "left as", &["Flags [P.], seq 1:11"]);
+    sections.under("4.", "left as 8 data segments", &["Flags [P.], seq 71:81"]);
     let printed = testing::trace_lines(&out.stdout);
     testing::compare_with_tcpdump(name, &printed, &pcap);
     let _ = std::fs::remove_file(&pcap);
@@ -225,18 +196,5 @@ fn demo_wire_prints_the_packets_under_the_narration() {
 /// without `--wire` is refused as a usage error.
 #[test]
 fn demo_wire_without_a_lab_says_why_in_one_line() {
-    let off = format!("{}=1", socklab_wire::access::FORCE_UNAVAILABLE_VAR);
-    let out = process::run("env", &[&off, BIN, "demo", "--wire"], LIMIT);
-    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .starts_with("tcp-demo: error: no wire lab here: SOCKLAB_WIRE_FORCE_UNAVAILABLE"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("; to allow it: "), "{}", out.stderr);
-    assert_eq!(out.stdout, "", "nothing ran");
-    let out = process::run(BIN, &["demo", "--pcap", "x.pcap"], LIMIT);
-    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    testing::assert_demo_wire_without_a_lab_says_why(BIN, "tcp-demo", LIMIT);
 }

@@ -25,6 +25,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use socklab_support::Narrator;
+use socklab_wire::demo::Shown;
 use socklab_wire::lab::STEP_TIMEOUT;
 use socklab_wire::{Direction, Host, Lab, LinkConfig, Packet, Tcp, Trace};
 
@@ -215,34 +216,12 @@ fn ms(d: Duration) -> String {
     format!("{} ms", d.as_millis())
 }
 
-/// Prints a trace's packets under the narration, indented like an explanation, and keeps
-/// them for the pcap file.
-fn packets(n: &Narrator, trace: Trace, shown: &mut Option<Trace>) {
-    n.explain(trace.to_string().trim_end());
-    *shown = Some(match shown.take() {
-        Some(before) => before.merge(&trace),
-        None => trace,
-    });
-}
-
 /// `timeouts-demo demo --wire`: the experiments above on one lab (ports 7001 to 7004), each
 /// narrated and followed by its packets; with `pcap`, the packets shown are also saved there
 /// (even when an experiment fails, to see why). Without a lab, the error says why and how to
 /// allow it.
 pub fn demo(n: &Narrator, pcap: Option<&Path>) -> io::Result<()> {
-    Lab::available().map_err(|u| io::Error::other(format!("no wire lab here: {u}")))?;
-    let lab = Lab::new(link())?;
-    let mut shown = None;
-    let ran = run_on(n, &lab, &mut shown);
-    if let (Some(path), Some(shown)) = (pcap, shown) {
-        shown.save_pcap(path)?;
-        n.heading(&format!(
-            "Saved these {} packets to {}: `tcpdump -nr {1}` or Wireshark",
-            shown.len(),
-            path.display()
-        ));
-    }
-    ran
+    socklab_wire::demo::run(n, link(), pcap, |lab, shown| run_on(n, lab, shown))
 }
 
 /// The gaps between `segments`, as the narration prints them.
@@ -250,7 +229,7 @@ fn gaps(segments: &[(&Packet, &Tcp)]) -> String {
     gaps_ms(segments).map_or_else(|| "(no timestamps)".into(), |g| format!("{g:?} ms"))
 }
 
-fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> {
+fn run_on(n: &Narrator, lab: &Lab, shown: &mut Shown) -> io::Result<()> {
     n.explain(&format!(
         "The wire lab: host A (10.77.0.1) is the client, host B (10.77.0.2) the server, on a\n\
          link of {:?} each way that each experiment cuts. Under each experiment, its packets\n\
@@ -283,7 +262,7 @@ fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> 
             gaps(&sent.tcp().collect::<Vec<_>>())
         ),
     );
-    packets(n, sent, shown);
+    shown.all(n, sent);
     n.explain(
         "No SYN-ACK and no RST: the kernel sends the SYN again when its timer fires. The\n\
          timeout does not shorten that schedule; it abandons the attempt.",
@@ -315,7 +294,7 @@ fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> 
             last_heard.map_or_else(|| "?".into(), |t| ms(k.failed_at - t))
         ),
     );
-    packets(n, k.trace, shown);
+    shown.all(n, k.trace);
     n.explain(
         "A probe is a bare ACK one byte behind (seq 0, shown as \"ack 1\"), so the peer must\n\
          answer. Unanswered for TCP_KEEPCNT intervals, the kernel sends a RST and the read\n\
@@ -363,7 +342,7 @@ fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> 
                 gaps(&unbounded)
             ),
         );
-        packets(n, trace, shown);
+        shown.all(n, trace);
         n.explain(
             "Each resend waits longer than the one before (the retransmission timer doubles);\n\
              without TCP_USER_TIMEOUT it would go on for about 15 minutes (tcp_retries2).",

@@ -434,19 +434,6 @@ fn heartbeats_notice_a_cut_either_way() {
 
 const BIN: &str = env!("CARGO_BIN_EXE_timeouts-demo");
 
-/// The lines of `out` under each `== ` heading, by the heading's number (`1.`, `2.`, ...).
-fn sections(out: &str) -> Vec<(String, Vec<&str>)> {
-    let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
-    for line in out.lines() {
-        if let Some(title) = line.strip_prefix("== ") {
-            sections.push((title.to_string(), Vec::new()));
-        } else if let Some((_, lines)) = sections.last_mut() {
-            lines.push(line);
-        }
-    }
-    sections
-}
-
 /// The TSval of a printed segment (`TS val 265711778 ecr ...`).
 fn ts_val(line: &str) -> u32 {
     let (_, rest) = line.split_once("TS val ").expect("a timestamp");
@@ -473,29 +460,8 @@ fn demo_wire_prints_what_goes_into_the_cut() {
     );
     print!("{}", out.stdout);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let sections = sections(&out.stdout);
-    // The lines of section `n` after its narration `narration`, that contain all of `parts`.
-    let under = |n: &str, narration: &str, parts: &[&str]| -> Vec<String> {
-        let (title, lines) = sections
-            .iter()
-            .find(|(title, _)| title.starts_with(n))
-            .unwrap_or_else(|| panic!("no section {n}"));
-        let said = lines
-            .iter()
-            .position(|l| l.contains(narration))
-            .unwrap_or_else(|| panic!("{title}: no {narration:?}"));
-        let shown: Vec<String> = lines[said..]
-            .iter()
-            .filter(|l| parts.iter().all(|part| l.contains(part)))
-            .map(|l| l.to_string())
-            .collect();
-        assert!(
-            !shown.is_empty(),
-            "{title}: no packet with {parts:?} after {narration:?}"
-        );
-        shown
-    };
-    let syns = under(
+    let sections = testing::Sections::of(&out.stdout);
+    let syns = sections.under(
         "1.",
         "-> Err(TimedOut)",
         &["> 10.77.0.2.7001: Flags [S], seq 0,", "[dropped: cut]"],
@@ -503,7 +469,7 @@ fn demo_wire_prints_what_goes_into_the_cut() {
     assert_eq!(syns.len(), 2, "the SYN and one retransmission: {syns:?}");
     let gap = ts_val(&syns[1]).wrapping_sub(ts_val(&syns[0]));
     assert!(gap >= 1000, "the SYN sent again after {gap} ms");
-    let answered = under(
+    let answered = sections.under(
         "2.",
         "-> Err(TimedOut)",
         &["IP 10.77.0.2.7002 > ", "Flags [.], ack 1,"],
@@ -512,17 +478,17 @@ fn demo_wire_prints_what_goes_into_the_cut() {
         !answered[0].contains("[dropped"),
         "B's answer lost: {answered:?}"
     );
-    under(
+    sections.under(
         "2.",
         "-> Err(TimedOut)",
         &["> 10.77.0.2.7002: Flags [.], ack 1,", "[dropped: cut]"],
     );
-    under(
+    sections.under(
         "2.",
         "-> Err(TimedOut)",
         &["> 10.77.0.2.7002: Flags [R.]", "[dropped: cut]"],
     );
-    let resent = under(
+    let resent = sections.under(
         "3.",
         "7003: read() -> Err(TimedOut)",
         &["> 10.77.0.2.7003: Flags [P.], seq 1:101,", "[dropped: cut]"],
@@ -538,18 +504,5 @@ fn demo_wire_prints_what_goes_into_the_cut() {
 /// without `--wire` is refused as a usage error.
 #[test]
 fn demo_wire_without_a_lab_says_why_in_one_line() {
-    let off = format!("{}=1", socklab_wire::access::FORCE_UNAVAILABLE_VAR);
-    let out = process::run("env", &[&off, BIN, "demo", "--wire"], LIMIT);
-    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .starts_with("timeouts-demo: error: no wire lab here: SOCKLAB_WIRE_FORCE_UNAVAILABLE"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("; to allow it: "), "{}", out.stderr);
-    assert_eq!(out.stdout, "", "nothing ran");
-    let out = process::run(BIN, &["demo", "--pcap", "x.pcap"], LIMIT);
-    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    testing::assert_demo_wire_without_a_lab_says_why(BIN, "timeouts-demo", LIMIT);
 }

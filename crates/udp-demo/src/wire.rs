@@ -34,6 +34,7 @@ use nix::sys::socket::{getsockopt, setsockopt};
 use nix::{getsockopt_impl, setsockopt_impl, sockopt_impl};
 use socklab_support::stop::Stop;
 use socklab_support::{Narrator, wait};
+use socklab_wire::demo::Shown;
 use socklab_wire::lab::STEP_TIMEOUT;
 use socklab_wire::{DropReason, Lab, LinkConfig, Packet, Trace};
 
@@ -315,68 +316,18 @@ pub fn refuse_to_fragment(lab: &Lab, port: u16, size: usize, fits: usize) -> io:
 }
 // ANCHOR_END: refuse_to_fragment
 
-/// Prints the packets of `trace` that `keep` accepts (given each one's index and the packet)
-/// under the narration, indented like an explanation, with a `... N more packets` line for
-/// each run of packets left out; keeps the printed ones for the pcap file.
-fn packets(
-    n: &Narrator,
-    trace: &Trace,
-    keep: impl Fn(usize, &Packet) -> bool,
-    shown: &mut Option<Trace>,
-) {
-    let mut left_out = 0;
-    let mut lines = Vec::new();
-    for (i, p) in trace.iter().enumerate() {
-        if keep(i, p) {
-            if left_out > 0 {
-                lines.push(format!("... {left_out} more packets"));
-                left_out = 0;
-            }
-            lines.push(p.to_string());
-        } else {
-            left_out += 1;
-        }
-    }
-    if left_out > 0 {
-        lines.push(format!("... {left_out} more packets"));
-    }
-    n.explain(&lines.join("\n"));
-    // `only` asks about the packets in their order: the same ones as above.
-    let index = std::cell::Cell::new(0);
-    let printed = trace.only(|p| {
-        let i = index.replace(index.get() + 1);
-        keep(i, p)
-    });
-    *shown = Some(match shown.take() {
-        Some(before) => before.merge(&printed),
-        None => printed,
-    });
-}
-
 /// `udp-demo demo --wire`: the experiments above on one lab (ports 9001 to 9003), each
 /// narrated and followed by its packets (the first ones of a long run); with `pcap`, the
 /// packets shown are also saved there (even when an experiment fails, to see why). Without a
 /// lab, the error says why and how to allow it.
 pub fn demo(n: &Narrator, pcap: Option<&Path>) -> io::Result<()> {
-    Lab::available().map_err(|u| io::Error::other(format!("no wire lab here: {u}")))?;
-    let lab = Lab::new(lossy_link())?;
-    let mut shown = None;
-    let ran = run_on(n, &lab, &mut shown);
-    if let (Some(path), Some(shown)) = (pcap, shown) {
-        shown.save_pcap(path)?;
-        n.heading(&format!(
-            "Saved these {} packets to {}: `tcpdump -nr {1}` or Wireshark",
-            shown.len(),
-            path.display()
-        ));
-    }
-    ran
+    socklab_wire::demo::run(n, lossy_link(), pcap, |lab, shown| run_on(n, lab, shown))
 }
 
 /// How many packets of a long run the demo prints.
 const FIRST: usize = 16;
 
-fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> {
+fn run_on(n: &Narrator, lab: &Lab, shown: &mut Shown) -> io::Result<()> {
     let config = lossy_link();
     n.explain(&format!(
         "The wire lab: host A (10.77.0.1) is the client, host B (10.77.0.2) the server, on a\n\
@@ -418,7 +369,7 @@ fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> 
             r.trace.len()
         ),
     );
-    packets(n, &r.trace, |i, _| i < FIRST, shown);
+    shown.some(n, &r.trace, |i, _| i < FIRST);
     n.explain(
         "A lost datagram is marked [dropped: loss]; a held-back one crosses all the same, late,\n\
          and its reply is thrown away as stale if a retry's reply came first.",
@@ -478,7 +429,7 @@ fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> 
         .chain(first_partly)
         .map(|d| d.id)
         .collect();
-    packets(n, &f.trace, |_, p| ids.contains(&ip_id(p)), shown);
+    shown.some(n, &f.trace, |_, p| ids.contains(&ip_id(p)));
     n.explain(
         "Only the first fragment carries the UDP header (and the ports); B's kernel holds the\n\
          others until the datagram is whole, and throws them away if it never is. Above, the\n\
@@ -515,7 +466,7 @@ fn run_on(n: &Narrator, lab: &Lab, shown: &mut Option<Trace>) -> io::Result<()> 
                 fits + 28
             ),
         );
-        packets(n, &r.trace, |_, _| true, shown);
+        shown.some(n, &r.trace, |_, _| true);
         n.explain(
             "Nothing of the large datagram reached the link: the kernel refused it at the send.",
         );

@@ -230,19 +230,6 @@ fn mtu_discover_do_refuses_a_datagram_larger_than_the_mtu() {
 
 const BIN: &str = env!("CARGO_BIN_EXE_udp-demo");
 
-/// The lines of `out` under each `== ` heading, by the heading's number (`1.`, `2.`, ...).
-fn sections(out: &str) -> Vec<(String, Vec<&str>)> {
-    let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
-    for line in out.lines() {
-        if let Some(title) = line.strip_prefix("== ") {
-            sections.push((title.to_string(), Vec::new()));
-        } else if let Some((_, lines)) = sections.last_mut() {
-            lines.push(line);
-        }
-    }
-    sections
-}
-
 /// Whether a pcap record's packet is an IPv4 fragment ("more fragments", or an offset).
 fn record_is_fragment(packet: &[u8]) -> bool {
     packet.len() >= 8
@@ -307,47 +294,28 @@ fn demo_wire_prints_losses_and_fragments() {
     );
     print!("{}", out.stdout);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let sections = sections(&out.stdout);
-    let section = |n: &str| {
-        sections
-            .iter()
-            .find(|(title, _)| title.starts_with(n))
-            .unwrap_or_else(|| panic!("no section {n}"))
-    };
-    let under = |n: &str, narration: &str, packet: &[&str]| {
-        let (title, lines) = section(n);
-        let said = lines.iter().position(|l| l.contains(narration));
-        let shown = lines
-            .iter()
-            .position(|l| packet.iter().all(|part| l.contains(part)));
-        assert!(said.is_some(), "{title}: no {narration:?}");
-        assert!(shown.is_some(), "{title}: no packet with {packet:?}");
-        assert!(
-            said < shown,
-            "{title}: the packets came before the narration"
-        );
-    };
-    under(
+    let sections = testing::Sections::of(&out.stdout);
+    sections.under(
         "1.",
         "12 of 12 requests answered",
         &["> 10.77.0.2.9001: UDP, length 17 [dropped: loss]"],
     );
-    under(
+    sections.under(
         "2.",
         "carried 30 IP fragments, 3 per datagram, none over 1500 bytes",
         &["10.77.0.1 > 10.77.0.2: fragment of protocol 17, length 1480"],
     );
-    under(
+    sections.under(
         "2.",
         "of them B received 0",
         &["fragment of protocol 17, length 1048"],
     );
-    under(
+    sections.under(
         "3.",
         "of 4000 bytes -> EMSGSIZE",
         &["> 10.77.0.2.9003: UDP, length 1472"],
     );
-    let (_, lines) = section("3.");
+    let (_, lines) = sections.section("3.");
     assert!(
         !lines.iter().any(|l| l.contains("fragment")),
         "a fragment after IP_PMTUDISC_DO"
@@ -391,18 +359,5 @@ fn demo_wire_prints_losses_and_fragments() {
 /// without `--wire` is refused as a usage error.
 #[test]
 fn demo_wire_without_a_lab_says_why_in_one_line() {
-    let off = format!("{}=1", socklab_wire::access::FORCE_UNAVAILABLE_VAR);
-    let out = process::run("env", &[&off, BIN, "demo", "--wire"], LIMIT);
-    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .starts_with("udp-demo: error: no wire lab here: SOCKLAB_WIRE_FORCE_UNAVAILABLE"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("; to allow it: "), "{}", out.stderr);
-    assert_eq!(out.stdout, "", "nothing ran");
-    let out = process::run(BIN, &["demo", "--pcap", "x.pcap"], LIMIT);
-    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    testing::assert_demo_wire_without_a_lab_says_why(BIN, "udp-demo", LIMIT);
 }
