@@ -24,6 +24,9 @@
 //! And the labs, each a larger piece of work graded by its own test file (`tests/labN.rs`):
 //!
 //! - [`lab1`]: a robust echo server (its binary is `src/bin/lab1-echo.rs`).
+//! - [`lab2`]: reliable transfer over UDP (its binary is `src/bin/lab2-transfer.rs`).
+//! - [`lab3`]: a publish/subscribe chat server on one thread (its binary is
+//!   `src/bin/lab3-chat.rs`; Linux, for `epoll`).
 
 pub mod ch1;
 pub mod ch10;
@@ -37,3 +40,6 @@ pub mod ch7;
 pub mod ch8;
 pub mod ch9;
 pub mod lab1;
+pub mod lab2;
+#[cfg(target_os = "linux")] // Built on epoll(7), and graded through /proc.
+pub mod lab3;

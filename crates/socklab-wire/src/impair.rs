@@ -173,6 +173,16 @@ impl Scheduler {
         }
     }
 
+    /// The scheduler of one direction of a link whose seed is `seed`: each direction has its
+    /// own dice, both from the one seed, so that a run repeats exactly (and a user-space
+    /// relay outside the lab, given the same seed, decides the same fates).
+    pub fn for_direction(seed: u64, direction: crate::Direction) -> Self {
+        Scheduler::new(match direction {
+            crate::Direction::AToB => seed,
+            crate::Direction::BToA => seed ^ 0x9e37_79b9_7f4a_7c15,
+        })
+    }
+
     // ANCHOR: decide
     /// The fate of a packet of `len` bytes that reached the link at `now`.
     pub fn decide(&mut self, config: &LinkConfig, cut: bool, now: Duration, len: usize) -> Fate {

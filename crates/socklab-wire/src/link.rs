@@ -173,12 +173,7 @@ mod relay {
             let _ = nix::sys::prctl::set_timerslack(1_000);
             let mut config = self.shared.config.lock().unwrap().clone();
             let mut generation = self.shared.generation.load(Ordering::SeqCst);
-            // Each direction has its own dice, both from the one seed.
-            let salt = match self.direction {
-                Direction::AToB => 0,
-                Direction::BToA => 0x9e37_79b9_7f4a_7c15,
-            };
-            let mut scheduler = Scheduler::new(config.seed ^ salt);
+            let mut scheduler = Scheduler::for_direction(config.seed, self.direction);
             let mut queue: BinaryHeap<Reverse<Pending>> = BinaryHeap::new();
             let mut order = 0u64;
             let mut buf = vec![0u8; MAX_PACKET];

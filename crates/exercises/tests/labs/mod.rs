@@ -10,6 +10,8 @@
 //!   it *thinks* it holds.
 //! - [`Clients`]: echo clients for chapter 1's frames, each sending random messages and
 //!   comparing the CRC-32 of what came back with what went.
+//! - [`relay`]: a bad link on loopback (loss, duplication, reordering, a cut) between two UDP
+//!   sockets, with the wire lab's rules, counting what each side put on it.
 
 // Each grader uses part of it.
 #![allow(dead_code)]
@@ -27,6 +29,8 @@ use std::time::{Duration, Instant};
 use socklab_abuse::wire;
 use socklab_support::data::{Checksum, Generator};
 use socklab_support::wait;
+
+pub mod relay;
 
 /// How long a server may take to print `listening on ADDR`.
 const START: Duration = Duration::from_secs(10);
