@@ -27,9 +27,12 @@ fn out_of_descriptors_pauses_accept_and_recovers() {
     let listener = server::listen(([127, 0, 0, 1], 0).into()).unwrap();
     // The limit is lowered *before* the server submits its accept: io_uring reads
     // RLIMIT_NOFILE when an accept is prepared, so an accept submitted earlier would go on
-    // using the old limit. Two descriptors are left: the ring's, and the client's socket.
-    let filler = exhaust(256, 2).unwrap();
+    // using the old limit. A few descriptors are left for the server to start with (its
+    // ring), then, once it runs, all but one are taken: the client's socket gets the last,
+    // and the accept finds none.
+    let mut filler = exhaust(256, 8).unwrap();
     let (addr, stats) = server::spawn(listener, Config::default(), Arc::clone(&log)).unwrap();
+    filler.extend(exhaust(256, 1).unwrap());
     let mut client = TcpStream::connect(addr).unwrap(); // Queued by the kernel, not accepted.
     client
         .set_read_timeout(Some(Duration::from_secs(20)))
