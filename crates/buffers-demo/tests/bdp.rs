@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use buffers_demo::wire::{self, Point, RATE_BPS};
 use plotters::prelude::*;
-use socklab_support::{process, within};
+use socklab_support::within;
 use socklab_wire::{Lab, LinkConfig, testing};
 
 /// The round trips measured: twice the link's one-way delay.
@@ -353,18 +353,10 @@ fn shown(title: &str, lines: &[&str], port: u16) -> Shown {
 #[test]
 fn demo_wire_shows_the_window_on_the_wire() {
     let name = "demo_wire_shows_the_window_on_the_wire";
-    if !testing::programs_can_make_labs(name) {
-        return;
-    }
-    let pcap = std::env::temp_dir().join(format!("buffers-demo-wire-{}.pcap", std::process::id()));
     let _alone = alone();
-    let out = process::run(
-        BIN,
-        &["demo", "--wire", "--pcap", &pcap.to_string_lossy()],
-        LIMIT,
-    );
-    print!("{}", out.stdout);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let Some((out, pcap)) = testing::run_demo_wire(name, BIN, LIMIT) else {
+        return;
+    };
     let sections = testing::Sections::of(&out.stdout);
     let mut seen = Vec::new();
     for (n, port) in [("1.", 5001), ("2.", 5002), ("3.", 5003)] {

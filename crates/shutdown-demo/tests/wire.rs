@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use shutdown_demo::states::TcpState;
 use shutdown_demo::wire;
-use socklab_support::process;
 use socklab_wire::{Direction, DropReason, Packet, Tcp, Trace, testing};
 
 const BIN: &str = env!("CARGO_BIN_EXE_shutdown-demo");
@@ -206,17 +205,9 @@ fn time_wait_on_the_side_that_sent_the_first_fin() {
 #[test]
 fn demo_wire_prints_fins_and_rsts_under_the_narration() {
     let name = "demo_wire_prints_fins_and_rsts_under_the_narration";
-    if !testing::programs_can_make_labs(name) {
+    let Some((out, pcap)) = testing::run_demo_wire(name, BIN, LIMIT) else {
         return;
-    }
-    let pcap = std::env::temp_dir().join(format!("shutdown-demo-wire-{}.pcap", std::process::id()));
-    let out = process::run(
-        BIN,
-        &["demo", "--wire", "--pcap", &pcap.to_string_lossy()],
-        LIMIT,
-    );
-    print!("{}", out.stdout);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    };
     let sections = testing::Sections::of(&out.stdout);
     sections.under(
         "1.",

@@ -19,7 +19,7 @@
 //! [`programs_can_make_labs`] instead; and [`compare_with_tcpdump`] checks that `tcpdump -r`
 //! reads a saved pcap file as the same packets the trace printed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -260,4 +260,25 @@ pub fn assert_demo_wire_without_a_lab_says_why(bin: &str, program: &str, limit: 
     assert_eq!(out.stdout, "", "nothing ran");
     let out = process::run(bin, &["demo", "--pcap", "x.pcap"], limit);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
+}
+
+/// `bin demo --wire --pcap FILE`, run as a reader would, where programs can make labs here
+/// (otherwise the test `name` is reported skipped with the reason, and this is `None`): its
+/// output, printed into the test's log, once it has exited 0; and the pcap file it wrote.
+pub fn run_demo_wire(name: &str, bin: &str, limit: Duration) -> Option<(process::Output, PathBuf)> {
+    if !programs_can_make_labs(name) {
+        return None;
+    }
+    let program = Path::new(bin)
+        .file_name()
+        .map_or_else(|| "demo".into(), |n| n.to_string_lossy().into_owned());
+    let pcap = std::env::temp_dir().join(format!("{program}-wire-{}.pcap", std::process::id()));
+    let out = process::run(
+        bin,
+        &["demo", "--wire", "--pcap", &pcap.to_string_lossy()],
+        limit,
+    );
+    print!("{}", out.stdout);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    Some((out, pcap))
 }

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use socklab_support::process;
 use socklab_wire::{Direction, LinkConfig, testing};
 use tcp_demo::wire::{self, IPV4_TCP_HEADERS};
 
@@ -165,17 +164,9 @@ fn nodelay_sends_each_small_write() {
 #[test]
 fn demo_wire_prints_the_packets_under_the_narration() {
     let name = "demo_wire_prints_the_packets_under_the_narration";
-    if !testing::programs_can_make_labs(name) {
+    let Some((out, pcap)) = testing::run_demo_wire(name, BIN, LIMIT) else {
         return;
-    }
-    let pcap = std::env::temp_dir().join(format!("tcp-demo-wire-{}.pcap", std::process::id()));
-    let out = process::run(
-        BIN,
-        &["demo", "--wire", "--pcap", &pcap.to_string_lossy()],
-        LIMIT,
-    );
-    print!("{}", out.stdout);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    };
     let sections = testing::Sections::of(&out.stdout);
     sections.under(
         "1.",

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use socklab_support::{process, wait, within};
+use socklab_support::{wait, within};
 use socklab_wire::lab::STEP_TIMEOUT;
 use socklab_wire::{Direction, DropReason, Packet, Tcp, Trace, testing};
 use timeouts_demo::keepalive::Heartbeat;
@@ -449,17 +449,9 @@ fn ts_val(line: &str) -> u32 {
 #[test]
 fn demo_wire_prints_what_goes_into_the_cut() {
     let name = "demo_wire_prints_what_goes_into_the_cut";
-    if !testing::programs_can_make_labs(name) {
+    let Some((out, pcap)) = testing::run_demo_wire(name, BIN, LIMIT) else {
         return;
-    }
-    let pcap = std::env::temp_dir().join(format!("timeouts-demo-wire-{}.pcap", std::process::id()));
-    let out = process::run(
-        BIN,
-        &["demo", "--wire", "--pcap", &pcap.to_string_lossy()],
-        LIMIT,
-    );
-    print!("{}", out.stdout);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    };
     let sections = testing::Sections::of(&out.stdout);
     let syns = sections.under(
         "1.",

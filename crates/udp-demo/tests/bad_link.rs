@@ -23,7 +23,7 @@ use std::time::Duration;
 
 #[cfg(target_os = "linux")]
 use nix::libc;
-use socklab_support::{process, within};
+use socklab_support::within;
 use socklab_wire::{Direction, DropReason, LinkConfig, Packet, testing};
 #[cfg(target_os = "linux")]
 use udp_demo::limits::is_too_large;
@@ -283,17 +283,9 @@ fn tcpdump(pcap: &Path) -> Option<Vec<String>> {
 #[test]
 fn demo_wire_prints_losses_and_fragments() {
     let name = "demo_wire_prints_losses_and_fragments";
-    if !testing::programs_can_make_labs(name) {
+    let Some((out, pcap)) = testing::run_demo_wire(name, BIN, LIMIT) else {
         return;
-    }
-    let pcap = std::env::temp_dir().join(format!("udp-demo-wire-{}.pcap", std::process::id()));
-    let out = process::run(
-        BIN,
-        &["demo", "--wire", "--pcap", &pcap.to_string_lossy()],
-        LIMIT,
-    );
-    print!("{}", out.stdout);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    };
     let sections = testing::Sections::of(&out.stdout);
     sections.under(
         "1.",
