@@ -1,6 +1,7 @@
 //! Chapter 4: partial writes on non-blocking sockets, and resuming them without loss.
 
 use std::io::{ErrorKind, Read, Write};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,11 @@ impl<W: Write> Write for Tally<W> {
 /// 16 MiB queued at once in an [`Outbox`] on a non-blocking socket, far more than the buffers
 /// hold, drained by a reader that reads 4 KiB at a time: writes come back short or refused,
 /// yet the reader gets every byte exactly once, in order.
+///
+/// The reader starts only after the first flush has stopped at `WouldBlock`. A reader that
+/// drains from the start can, on a fast machine, keep the buffers from ever filling (a CI run
+/// saw all 16 MiB taken without one short write), and then the test would not be about
+/// resuming at all.
 #[test]
 fn outbox_resumes_without_loss() {
     let total = 16 << 20;
@@ -63,7 +69,10 @@ fn outbox_resumes_without_loss() {
         reader
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
+        let (go, wait_for_go) = mpsc::channel::<()>();
         let slow_reader = thread::spawn(move || {
+            // Bounded: the writer says go after its first flush, or has panicked.
+            wait_for_go.recv_timeout(LIMIT).unwrap();
             let mut got = Checksum::new();
             let mut buf = [0u8; 4096];
             loop {
@@ -84,6 +93,13 @@ fn outbox_resumes_without_loss() {
         sent.update(&data);
         let mut outbox = Outbox::new(total);
         outbox.push(&data).unwrap();
+        // Nobody reads yet, so this flush must stop at `WouldBlock` with most of it queued.
+        outbox.flush_some(&mut writer).unwrap();
+        assert!(
+            !outbox.is_empty(),
+            "16 MiB cannot fit the buffers in one flush"
+        );
+        go.send(()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while !outbox.is_empty() {
             if outbox.flush_some(&mut writer).unwrap() == 0 {
