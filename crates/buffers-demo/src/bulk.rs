@@ -176,21 +176,21 @@ impl Sink {
             let log = Arc::clone(&self.log);
             move |stream: &TcpStream, conns: &Connections| {
                 let stats = active.stats();
-                let result = sink_one(stream);
-                if conns.stopping() {
-                    stats.closed_at_stop.fetch_add(1, Ordering::Relaxed);
-                    log.step("sink", &format!("{peer}: closed: the sink is stopping"));
-                } else {
-                    match result {
-                        Ok(n) => {
-                            stats.transfers.fetch_add(1, Ordering::Relaxed);
-                            stats.bytes.fetch_add(n, Ordering::Relaxed);
-                            log.step("sink", &format!("{peer}: {n} bytes"));
-                        }
-                        Err(e) => {
-                            stats.dropped.fetch_add(1, Ordering::Relaxed);
-                            log.step("sink", &format!("{peer}: dropped: {e}"));
-                        }
+                // A transfer whose count was sent is complete, even if the stop came while
+                // it finished: only one cut short by the stop counts as closed at stop.
+                match sink_one(stream) {
+                    Ok(n) => {
+                        stats.transfers.fetch_add(1, Ordering::Relaxed);
+                        stats.bytes.fetch_add(n, Ordering::Relaxed);
+                        log.step("sink", &format!("{peer}: {n} bytes"));
+                    }
+                    Err(_) if conns.stopping() => {
+                        stats.closed_at_stop.fetch_add(1, Ordering::Relaxed);
+                        log.step("sink", &format!("{peer}: closed: the sink is stopping"));
+                    }
+                    Err(e) => {
+                        stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        log.step("sink", &format!("{peer}: dropped: {e}"));
                     }
                 }
             }
