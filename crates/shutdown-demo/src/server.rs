@@ -189,16 +189,16 @@ fn serve_connection(
     log: &Narrator,
     conns: &Connections,
 ) {
-    let result = serve_request(stream, config);
-    if conns.stopping() {
-        stats.closed_at_stop.fetch_add(1, Ordering::Relaxed);
-        log.step("server", &format!("{peer}: closed: the server is stopping"));
-        return;
-    }
-    match result {
+    // A reply sent in full is a request served, even if the stop came while it finished (the
+    // client may already hold it): only one cut short by the stop counts as closed at stop.
+    match serve_request(stream, config) {
         Ok(n) => {
             stats.requests.fetch_add(1, Ordering::Relaxed);
             log.step("server", &format!("{peer}: {n} bytes, then FIN; replied"));
+        }
+        Err(_) if conns.stopping() => {
+            stats.closed_at_stop.fetch_add(1, Ordering::Relaxed);
+            log.step("server", &format!("{peer}: closed: the server is stopping"));
         }
         Err(e) => {
             stats.dropped.fetch_add(1, Ordering::Relaxed);
