@@ -35,6 +35,7 @@ use multiplex_demo::server::{self, Config};
 use socklab_support::Narrator;
 use socklab_support::process::{ServerProcess, spawn_server};
 use socklab_support::stats::Spread;
+use socklab_support::stop::Stop;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "support/syscalls.rs"]
@@ -60,10 +61,42 @@ enum Model {
 
 /// A freshly started server: where it listens, the event loop's counters, and, for the io_uring
 /// server, its process (killed when this is dropped).
+///
+/// Dropping it stops the server and waits until its connections are closed. Earlier versions
+/// left every cell's server running: a 10,000-connection cell then started while the previous
+/// server was still closing thousands of connections on the same pinned CPU (up to 5,500
+/// descriptors still open at the next cell's start), and the epoll cells that came after it
+/// measured a fraction of what the same server gives alone.
 struct Server {
     addr: SocketAddr,
     stats: Option<Arc<server::Stats>>,
     _process: Option<ServerProcess>,
+    /// Stops an in-process server (`None`: the io_uring process, killed instead).
+    stop: Option<Box<dyn FnOnce() + Send>>,
+    /// Descriptors this process had open before the server started.
+    fds_before: usize,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop();
+        }
+        // Bounded: a server that cannot close its connections in 10 s is reported, not waited
+        // for.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while open_descriptors() > self.fds_before {
+            if std::time::Instant::now() > deadline {
+                eprintln!(
+                    "  the server stopped but {} descriptors are still open (were {})",
+                    open_descriptors(),
+                    self.fds_before
+                );
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 impl Model {
@@ -80,18 +113,22 @@ impl Model {
     /// Starts a fresh server; returns its address and, for event loops, how many connections
     /// it refused for want of descriptor numbers (select).
     fn start(self, connections: usize) -> Server {
+        let fds_before = open_descriptors();
         if self == Model::Uring {
             return match start_uring(connections) {
                 Ok(process) => Server {
                     addr: process.addr().parse().expect("the server's address"),
                     stats: None,
                     _process: Some(process),
+                    stop: None,
+                    fds_before,
                 },
                 Err(why) => panic!("io_uring server: {why}"),
             };
         }
         let listener = server::listen(([127, 0, 0, 1], 0).into()).expect("listen");
-        let (addr, stats) = match self {
+        let stop_request = Stop::new().expect("a stop request");
+        let (addr, stats, stop): (_, _, Box<dyn FnOnce() + Send>) = match self {
             Model::Threaded => {
                 let config = tcp_demo::ServerConfig {
                     max_connections: connections + 16,
@@ -99,30 +136,39 @@ impl Model {
                 };
                 let addr = tcp_demo::Server::new(listener, config)
                     .with_log(Arc::new(Narrator::silent()))
+                    .with_stop(stop_request.clone())
                     .spawn()
                     .expect("spawn");
-                (addr, None)
+                // The server closes its connections as it stops; `Drop` waits for them.
+                (addr, None, Box::new(move || stop_request.trigger()))
             }
             Model::Event(api) => {
-                let (addr, stats) = server::spawn(
+                let (addr, stats, thread) = server::spawn_with_stop(
                     api,
                     listener,
                     Config::default(),
                     Arc::new(Narrator::silent()),
+                    Some(stop_request.clone()),
                 )
                 .expect("spawn");
-                (addr, Some(stats))
+                let stop = move || {
+                    stop_request.trigger();
+                    let _ = thread.join();
+                };
+                (addr, Some(stats), Box::new(stop))
             }
-            Model::TokioCurrentThread | Model::TokioMultiThread => (
-                tokio_server(listener, self == Model::TokioMultiThread),
-                None,
-            ),
+            Model::TokioCurrentThread | Model::TokioMultiThread => {
+                let (addr, stop) = tokio_server(listener, self == Model::TokioMultiThread);
+                (addr, None, Box::new(stop))
+            }
             Model::Uring => unreachable!("started above"),
         };
         Server {
             addr,
             stats,
             _process: None,
+            stop: Some(stop),
+            fds_before,
         }
     }
 }
@@ -151,11 +197,13 @@ fn start_uring(connections: usize) -> Result<ServerProcess, String> {
 }
 
 /// The echo protocol served by tokio: read a header, read the payload, write both back with
-/// one write (as the event loop does), per connection task.
-fn tokio_server(listener: TcpListener, multi: bool) -> SocketAddr {
+/// one write (as the event loop does), per connection task. The function returned stops it:
+/// the runtime is shut down, which drops every task and so closes every connection.
+fn tokio_server(listener: TcpListener, multi: bool) -> (SocketAddr, impl FnOnce() + Send) {
     let addr = listener.local_addr().expect("addr");
     listener.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
         let runtime = if multi {
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -167,7 +215,8 @@ fn tokio_server(listener: TcpListener, multi: bool) -> SocketAddr {
                 .build()
         }
         .expect("runtime");
-        runtime.block_on(async move {
+        let _guard = runtime.enter();
+        runtime.spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
             loop {
                 let Ok((mut stream, _)) = listener.accept().await else {
@@ -197,8 +246,14 @@ fn tokio_server(listener: TcpListener, multi: bool) -> SocketAddr {
                 });
             }
         });
+        let _ = runtime.block_on(stopped);
+        runtime.shutdown_timeout(Duration::from_secs(5));
     });
-    addr
+    let stop = move || {
+        let _ = stop.send(());
+        let _ = thread.join();
+    };
+    (addr, stop)
 }
 
 /// One table row: model name, connections, the median cell (`None`: no fair figure), and
@@ -284,7 +339,8 @@ fn load_with(addr: SocketAddr, connections: usize, stop: &[&str]) -> Option<Cell
 /// Memory the server process gains per idle connection, with `n` connections held open by a
 /// child process.
 fn rss_per_idle_connection(model: Model, n: usize) -> Option<f64> {
-    let addr = model.start(n).addr;
+    let server = model.start(n);
+    let addr = server.addr;
     let before = rss_bytes()?;
     let mut child = Command::new(env!("CARGO_BIN_EXE_multiplex-demo"))
         .args([
@@ -306,6 +362,7 @@ fn rss_per_idle_connection(model: Model, n: usize) -> Option<f64> {
     std::thread::sleep(Duration::from_millis(300)); // Let the server finish accepting.
     let after = rss_bytes()?;
     let _ = child.wait();
+    drop(server);
     Some(after.saturating_sub(before) as f64 / n as f64)
 }
 
@@ -362,15 +419,29 @@ fn main() {
         None => "Not pinned: this process may use one CPU only.".to_string(),
     };
     eprintln!("{pinned}");
-    let counts: &[usize] = if quick {
-        &[1, 100]
-    } else {
-        &[1, 100, 1000, 10_000]
+    // `--counts 100,10000`: only these connection counts (to look into one column).
+    let chosen: Option<Vec<usize>> = value("--counts").map(|list| {
+        list.split(',')
+            .filter_map(|c| c.trim().parse().ok())
+            .collect()
+    });
+    let counts: &[usize] = match &chosen {
+        Some(list) => list,
+        None if quick => &[1, 100],
+        None => &[1, 100, 1000, 10_000],
     };
     let time = if quick { "300ms" } else { "2s" };
     let mut models = vec![Model::Threaded];
     models.extend(Api::available().into_iter().map(Model::Event));
     models.extend([Model::TokioCurrentThread, Model::TokioMultiThread]);
+    // `--models poll,epoll`: only these (by the names in the table), in this order.
+    if let Some(list) = value("--models") {
+        let all = models;
+        models = list
+            .split(',')
+            .filter_map(|name| all.iter().copied().find(|m| m.name() == name.trim()))
+            .collect();
+    }
     let mut not_measured = Vec::new();
     if let Some(bin) = args
         .iter()
@@ -410,7 +481,12 @@ fn main() {
         for &c in counts {
             for &model in &models {
                 let server = model.start(c);
+                let fds_before = server.fds_before;
                 let cell = load(server.addr, c, time);
+                let accept_errors = server
+                    .stats
+                    .as_ref()
+                    .map_or(0, |s| s.accept_errors.load(Ordering::Relaxed));
                 // select could not watch every descriptor: no fair figure for this cell.
                 let refused = server
                     .stats
@@ -427,7 +503,7 @@ fn main() {
                 match (cell, refused) {
                     (Some(x), false) => {
                         eprintln!(
-                            "round {round}: {:<22} C={c:<6} {:>10.0} req/s  p50 {:>9.1} µs  p99 {:>9.1} µs  errors {}",
+                            "round {round}: {:<22} C={c:<6} {:>10.0} req/s  p50 {:>9.1} µs  p99 {:>9.1} µs  errors {}  (fds open before {fds_before}, accept errors {accept_errors})",
                             model.name(),
                             x.rps,
                             x.p50_us,
@@ -646,6 +722,12 @@ fn count_syscalls(
         Some(x) => Err(format!("the load saw {} errors", x.errors)),
         None => Err("the load failed".into()),
     }
+}
+
+/// Descriptors open in this process now (every server here shares its limit), or 0 where
+/// `/proc/self/fd` cannot be read.
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
 }
 
 /// requests/s against connections (log scale), one line per model.
