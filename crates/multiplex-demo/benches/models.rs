@@ -70,7 +70,7 @@ enum Model {
 struct Server {
     addr: SocketAddr,
     stats: Option<Arc<server::Stats>>,
-    _process: Option<ServerProcess>,
+    process: Option<ServerProcess>,
     /// Stops an in-process server (`None`: the io_uring process, killed instead).
     stop: Option<Box<dyn FnOnce() + Send>>,
     /// Descriptors this process had open before the server started.
@@ -82,6 +82,8 @@ impl Drop for Server {
         if let Some(stop) = self.stop.take() {
             stop();
         }
+        // Killed and reaped now, not after this function as fields are: its pipes count.
+        drop(self.process.take());
         // Bounded: a server that cannot close its connections in 10 s is reported, not waited
         // for.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -119,7 +121,7 @@ impl Model {
                 Ok(process) => Server {
                     addr: process.addr().parse().expect("the server's address"),
                     stats: None,
-                    _process: Some(process),
+                    process: Some(process),
                     stop: None,
                     fds_before,
                 },
@@ -166,7 +168,7 @@ impl Model {
         Server {
             addr,
             stats,
-            _process: None,
+            process: None,
             stop: Some(stop),
             fds_before,
         }
