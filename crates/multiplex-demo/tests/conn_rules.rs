@@ -65,16 +65,19 @@ fn write_interest_ends_when_the_tail_is_sent() {
     );
 }
 
-/// A client pipelines 32 MiB of 1000-byte frames and does not read for 600 ms: the server's
+/// A client pipelines 32 MiB of 1000-byte frames and does not read for 3 s: the server's
 /// outbox fills, it stops reading (paused), most likely in the middle of a frame. That frame
-/// cannot advance while we do not read, so its 200 ms frame clock does not run: the
-/// connection is not cut as a slow sender, and when the client reads, every echo comes back.
-/// (The 600 ms is the client's behaviour under test, a slow reader, not synchronisation: the
-/// pause itself is waited for on the server's counter.)
+/// cannot advance while we do not read, so its 1 s frame clock does not run: the connection
+/// is not cut as a slow sender, and when the client reads, every echo comes back. (The 3 s is
+/// the client's behaviour under test, a slow reader, not synchronisation: the pause itself is
+/// waited for on the server's counter. The frame timeout is 1 s rather than shorter so that
+/// the writer thread, starved of the CPU for a moment on a loaded 2-core machine while the
+/// connection is *not* paused, does not look like a slow sender.)
 #[test]
 fn a_paused_connection_is_not_cut_by_its_frame_clock() {
+    const FRAME_TIMEOUT: Duration = Duration::from_secs(1);
     let (addr, stats, log) = start(Config {
-        frame_timeout: Duration::from_millis(200),
+        frame_timeout: FRAME_TIMEOUT,
         idle_timeout: Duration::from_secs(10),
         ..Config::default()
     });
@@ -94,7 +97,7 @@ fn a_paused_connection_is_not_cut_by_its_frame_clock() {
         stats.pauses.load(Ordering::Relaxed) >= 1
     })
     .unwrap();
-    thread::sleep(Duration::from_millis(600)); // The slow reader: three frame timeouts.
+    thread::sleep(3 * FRAME_TIMEOUT); // The slow reader: three frame timeouts.
     let echoed = within(LIMIT, "read every echo", move || {
         let mut n = 0;
         loop {

@@ -18,8 +18,12 @@ use socklab_wire::{Direction, Lab, LinkConfig, Packet, Tcp, testing};
 /// The bound on each whole experiment: far above what any takes, so it only ends a hang.
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// The link: `5 ms` each way, a round trip of `10 ms`.
-const DELAY: Duration = Duration::from_millis(5);
+/// The link: `20 ms` each way, a round trip of `40 ms`. Long next to a moment's starvation of
+/// the client's thread between its two writes on a loaded machine: with `TCP_NODELAY` the body
+/// leaves when it is written, and B's ACK of the header (quick or not) cannot be back at A
+/// before a round trip, so only a stall of a whole round trip between the two writes could
+/// look like waiting for it. (At `5 ms` each way, a `10 ms` stall was enough.)
+const DELAY: Duration = Duration::from_millis(20);
 
 /// The header and the body of each request, and the reply.
 const HEADER: usize = 10;
@@ -98,8 +102,9 @@ fn pieces<'t>(segments: &[(&'t Packet, &'t Tcp)]) -> Vec<[(&'t Packet, &'t Tcp);
 /// carry it yet: the body leaves only after B's lone ACK has arrived, B sent that ACK at
 /// least `30 ms` (Linux's delayed-ACK minimum, less a timer tick) after the header reached
 /// it, and the request took at least two round trips plus that. With `TCP_NODELAY`, header
-/// and body leave together, before any ACK, in every request; written with one call, each
-/// request leaves in one segment (proved by the packets and the lab's clock).
+/// and body leave together, before anything from B has reached A, in every request; written
+/// with one call, each request leaves in one segment (proved by the packets and the lab's
+/// clock).
 #[test]
 fn write_write_read_stalls_by_the_delayed_ack_without_nodelay() {
     let name = "write_write_read_stalls_by_the_delayed_ack_without_nodelay";
@@ -131,7 +136,9 @@ fn write_write_read_stalls_by_the_delayed_ack_without_nodelay() {
         .collect();
     assert_eq!(from_a, [HEADER + BODY; REQUESTS], "{trace}");
 
-    // With TCP_NODELAY, each body leaves before anything comes back from B.
+    // With TCP_NODELAY, each body leaves before anything comes back from B: no packet from B
+    // reached A between the header's departure and the body's. (Not "was sent by B": B may
+    // ACK the header at once, and that ACK leaving B says nothing about A's waiting.)
     let trace = lab.trace().port(7001);
     print!("{trace}");
     let segments: Vec<_> = trace.tcp().collect();
@@ -143,7 +150,9 @@ fn write_write_read_stalls_by_the_delayed_ack_without_nodelay() {
     );
     for [(header, _), (body, _)] in &sent {
         let answered = segments.iter().any(|(p, _)| {
-            p.direction == Direction::BToA && p.time > header.time && p.time < body.time
+            p.direction == Direction::BToA
+                && p.arrived()
+                    .is_some_and(|at| at > header.time && at < body.time)
         });
         assert!(!answered, "the body waited for B: {header}\n{body}");
     }

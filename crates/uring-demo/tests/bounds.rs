@@ -113,14 +113,16 @@ fn a_client_that_never_reads_cannot_grow_server_memory() {
 // ANCHOR_END: back_pressure_bounds_memory
 
 /// A client dripping a frame one byte every 50 ms makes progress at every byte, so the idle
-/// deadline alone would never fire; the frame deadline (500 ms) closes it, not before.
+/// deadline (1 s) alone would never fire; the frame deadline (500 ms) closes it, not before.
+/// (The idle timeout is longer than the frame timeout so that a dripping thread starved of
+/// the CPU for a moment on a loaded machine cannot look idle before its frame's time is up.)
 #[test]
 fn a_frame_dripped_byte_by_byte_is_cut_off() {
     if !probe::available("a_frame_dripped_byte_by_byte_is_cut_off") {
         return;
     }
     let (addr, stats, log) = start(Config {
-        idle_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_secs(1),
         frame_timeout: Duration::from_millis(500),
         ..Config::default()
     });

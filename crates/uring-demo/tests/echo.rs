@@ -57,11 +57,14 @@ fn uring_echoes_correctly() {
 
 // ANCHOR: enters_per_request
 /// 100 connections each make 100 ping-pong requests. The server's own count of
-/// `io_uring_enter` calls, its only system calls for I/O, is below one per three requests
-/// (a quiet machine batches more; a CI run on a loaded 2-core machine saw one per four):
+/// `io_uring_enter` calls, its only system calls for I/O, is below one per two requests:
 /// each call submits the sends and receives queued since the last one and returns with
 /// the completions of many connections. (It also counts two entries and two completions per
-/// request: the work is all there, only the system calls are batched.)
+/// request: the work is all there, only the system calls are batched.) A loop without
+/// batching, entering the kernel once per entry or once per completion, makes at least two
+/// calls per request, four times this bound, whatever the machine's load; a batching loop's
+/// ratio does depend on it (a quiet machine batches far more, a CI run on a loaded 2-core
+/// machine saw one call per four requests), so the bound leaves it room.
 #[test]
 fn one_enter_serves_many_requests() {
     if !probe::available("one_enter_serves_many_requests") {
@@ -89,7 +92,7 @@ fn one_enter_serves_many_requests() {
     eprintln!("{frames} requests: {enters} io_uring_enter calls, {sqes} SQEs, {cqes} CQEs");
     assert_eq!(frames, 10_000);
     assert!(
-        enters * 3 < frames,
+        enters * 2 < frames,
         "{enters} io_uring_enter calls for {frames} requests"
     );
     assert!(

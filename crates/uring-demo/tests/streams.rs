@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use socklab_support::data::{Checksum, Generator};
-use socklab_support::{Narrator, within};
+use socklab_support::{Narrator, wait, within};
 use uring_demo::probe;
 use uring_demo::server::{self, Config, Stats};
 
@@ -101,10 +101,12 @@ fn full_duplex_16_mib() {
 
 // ANCHOR: partial_sends
 /// A client writes one frame larger than the two socket buffers together can ever hold (the
-/// maxima of `tcp_rmem` and `tcp_wmem`, read from the machine) and reads nothing until it has
-/// written all of it: the echo cannot fit, so the kernel completes the send with part of it
-/// sent; the rest is submitted again, and every byte comes back in order. (A fixed `4 MiB`
-/// frame fitted into autotuned buffers on a CI run, and no send was partial.)
+/// maxima of `tcp_rmem` and `tcp_wmem`, read from the machine) and reads nothing until the
+/// server reports a partial send: the echo cannot fit, so the kernel completes the send with
+/// part of it sent; the rest is submitted again, and every byte comes back in order. (A fixed
+/// `4 MiB` frame fitted into autotuned buffers on a CI run, and no send was partial; and a
+/// client that started reading as soon as its `write_all` returned could drain the echo as
+/// fast as it went, so that the one send was never short.)
 #[test]
 fn a_partial_send_is_finished() {
     if !probe::available("a_partial_send_is_finished") {
@@ -119,9 +121,17 @@ fn a_partial_send_is_finished() {
     Generator::new(7).fill(&mut payload);
     let wire = framed([payload]);
     let expect = wire.clone();
+    let server = Arc::clone(&stats);
     let back = within(LIMIT, "partial", move || {
         let stream = connect(addr);
-        (&stream).write_all(&wire).unwrap(); // Only then read: the echo piles up meanwhile.
+        (&stream).write_all(&wire).unwrap();
+        // Read nothing until the send has come back short: the echo piles up meanwhile, and
+        // with nobody reading it cannot all go at once. (If sends were never partial, this
+        // wait fails, naming it.)
+        wait::until(Duration::from_secs(20), "a partial send", || {
+            server.partial_sends.load(Ordering::Relaxed) >= 1
+        })
+        .unwrap();
         let mut back = vec![0u8; wire.len()];
         (&stream).read_exact(&mut back).unwrap();
         back
