@@ -263,8 +263,8 @@ pub fn send(
     // SOLUTION BEGIN: cut data into numbered chunks; keep up to WINDOW of them in flight, each with
     // the time it was sent; wait (recv_by) until the earliest retransmission timer or the peer
     // deadline; on an acknowledgement from peer, drop what it covers (cumulative and selective) and
-    // slide the window; on a timer, send that chunk again. Time out peer_timeout after the last
-    // valid acknowledgement.
+    // slide the window; on a timer, send that chunk again, but only once every acknowledgement
+    // already waiting has been read. Time out peer_timeout after the last valid acknowledgement.
     /// The retransmission timeout, from RFC 6298's estimator of the round trip.
     struct Rtt {
         srtt: Option<Duration>,
@@ -320,6 +320,30 @@ pub fn send(
         tries: u32,
     }
 
+    /// A datagram already waiting, read without waiting for one (`O_NONBLOCK` for the one
+    /// call): `None` if there is none.
+    fn recv_now(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
+        socket.set_nonblocking(true)?;
+        let got = loop {
+            match socket.recv_from(buf) {
+                Ok(got) => break Ok(Some(got)),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break Ok(None),
+                // Interrupted, or an ICMP error for an earlier datagram (see recv_by): the
+                // next datagram, if any, is still there to read.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Interrupted
+                            | ErrorKind::ConnectionRefused
+                            | ErrorKind::ConnectionReset
+                    ) => {}
+                Err(e) => break Err(e),
+            }
+        };
+        socket.set_nonblocking(false)?;
+        got
+    }
+
     let invalid = |what: String| io::Error::new(ErrorKind::InvalidInput, what);
     let chunk = config
         .max_datagram
@@ -355,6 +379,8 @@ pub fn send(
     let mut out = Vec::with_capacity(config.max_datagram);
     let mut buf = vec![0u8; 65_536]; // Any datagram fits: nothing is cut short unseen.
     let mut last_heard = Instant::now();
+    // Datagrams read without waiting since the timers were last looked at.
+    let mut read_now = 0;
 
     // Sends chunk `seq`, counting it.
     let transmit = |seq: u32, out: &mut Vec<u8>, report: &mut Report| -> io::Result<()> {
@@ -387,35 +413,54 @@ pub fn send(
             );
             next += 1;
         }
-        // Send again each chunk whose timer ran out: lost, or its acknowledgement was.
-        let now = Instant::now();
-        for (&seq, sent) in flight.iter_mut() {
-            if now >= sent.at + rtt.timeout(sent.tries) {
-                transmit(seq, &mut out, &mut report)?;
-                report.retransmitted += 1;
-                sent.at = Instant::now();
-                sent.tries += 1;
+        // Read the acknowledgements already waiting before looking at the timers, one a turn
+        // (the window refilled between). A sender held up past its timers (a busy machine
+        // does that) finds them all run out, and the acknowledgements of most of the window
+        // queued: scanning the timers first would send again chunks that arrived long ago.
+        // Bounded, so that a flood of garbage cannot keep the timers and the deadline unread.
+        let waiting = match read_now < 4 * WINDOW {
+            true => recv_now(socket, &mut buf)?,
+            false => None,
+        };
+        let got = match waiting {
+            Some(got) => {
+                read_now += 1;
+                Some(got)
             }
-        }
-        let give_up = last_heard + config.peer_timeout;
-        if Instant::now() >= give_up {
-            return Err(io::Error::new(
-                ErrorKind::TimedOut,
-                format!(
-                    "no acknowledgement from {peer} for {:?}, with {base} of {count} chunks \
-                     acknowledged",
-                    config.peer_timeout
-                ),
-            ));
-        }
-        // Sleep until an acknowledgement comes, the first timer runs out, or it is time to
-        // give up.
-        let wake = flight
-            .values()
-            .map(|s| s.at + rtt.timeout(s.tries))
-            .min()
-            .map_or(give_up, |t| t.min(give_up));
-        let Some((n, from)) = recv_by(socket, &mut buf, wake)? else {
+            None => {
+                read_now = 0;
+                // Send again each chunk whose timer ran out: lost, or its acknowledgement was.
+                let now = Instant::now();
+                for (&seq, sent) in flight.iter_mut() {
+                    if now >= sent.at + rtt.timeout(sent.tries) {
+                        transmit(seq, &mut out, &mut report)?;
+                        report.retransmitted += 1;
+                        sent.at = Instant::now();
+                        sent.tries += 1;
+                    }
+                }
+                let give_up = last_heard + config.peer_timeout;
+                if Instant::now() >= give_up {
+                    return Err(io::Error::new(
+                        ErrorKind::TimedOut,
+                        format!(
+                            "no acknowledgement from {peer} for {:?}, with {base} of {count} \
+                             chunks acknowledged",
+                            config.peer_timeout
+                        ),
+                    ));
+                }
+                // Sleep until an acknowledgement comes, the first timer runs out, or it is
+                // time to give up.
+                let wake = flight
+                    .values()
+                    .map(|s| s.at + rtt.timeout(s.tries))
+                    .min()
+                    .map_or(give_up, |t| t.min(give_up));
+                recv_by(socket, &mut buf, wake)?
+            }
+        };
+        let Some((n, from)) = got else {
             continue;
         };
         if from != peer {

@@ -27,8 +27,10 @@ fn silence_ms(text: &str) -> Option<u128> {
 /// A hung peer (`SIGSTOP`: its kernel still acknowledges everything, its application sends
 /// nothing) is declared down by every other node because of its silence: not before the
 /// deadline, and within a few heartbeat intervals after it. The lower bound has two
-/// witnesses: the silence each node measured, and the test's own clock from the moment of
-/// the stop (the last heartbeat may have left up to one interval before it).
+/// witnesses: the silence each node measured since the last heartbeat it heard (the whole
+/// deadline, exactly), and the test's own clock from the moment of the stop, which allows two
+/// intervals: node 5's last heartbeat left up to one interval before the stop, or longer
+/// before it when a busy machine made node 5 itself late to its tick.
 #[test]
 fn a_hung_peer_is_noticed_after_the_deadline_not_before() {
     let mut nodes = mesh(5, &[]);
@@ -43,7 +45,7 @@ fn a_hung_peer_is_noticed_after_the_deadline_not_before() {
             .unwrap_or_else(|| panic!("a silence, not another reason: {}", line.text));
         assert!(silence >= DEADLINE.as_millis(), "{}", line.text);
         assert!(
-            took >= DEADLINE - INTERVAL,
+            took >= DEADLINE - 2 * INTERVAL,
             "node {} noticed {took:?} after the stop: before the deadline",
             node.id
         );

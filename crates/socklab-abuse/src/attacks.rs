@@ -436,13 +436,17 @@ pub fn flood(addr: SocketAddr, max: usize, hold: Duration) -> io::Result<Report>
     })
 }
 
-/// Sends empty, maximal (65,507-byte) and random datagrams, `count` of each kind, and counts
-/// the replies, for at most `duration`. The socket is *connected* to the target, so an ICMP
-/// "port unreachable" comes back as `ConnectionRefused`: nothing listens there.
+/// Sends empty, maximal (65,507-byte) and random datagrams, `count` of each kind, one at a
+/// time, and counts the replies, for at most `duration`. Each reply is waited for up to
+/// `patience`: one later than that counts as missing. (A live server answers in
+/// microseconds; a test on a busy machine gives it seconds, so that a slow turn of the
+/// scheduler is not taken for a lost reply.) The socket is *connected* to the target, so an
+/// ICMP "port unreachable" comes back as `ConnectionRefused`: nothing listens there.
 pub fn udp_garbage(
     addr: SocketAddr,
     count: usize,
     seed: u64,
+    patience: Duration,
     duration: Duration,
 ) -> io::Result<Report> {
     let addr = loopback_only(addr)?;
@@ -453,7 +457,6 @@ pub fn udp_garbage(
     };
     let socket = UdpSocket::bind(local)?;
     socket.connect(addr)?;
-    socket.set_read_timeout(Some(Duration::from_millis(200)))?;
     let started = Instant::now();
     let (mut sent, mut replies, mut refused) = (0, 0, 0);
     let mut buf = vec![0u8; 65_536];
@@ -463,9 +466,14 @@ pub fn udp_garbage(
             vec![0xee; MAX_UDP_PAYLOAD_V4],
             payload(seed + i as u64, 1 + i * 37 % 1400),
         ] {
-            if started.elapsed() >= duration {
+            let left = duration.saturating_sub(started.elapsed());
+            if left.is_zero() {
                 break 'all;
             }
+            // Wait for the reply no longer than `patience`, nor past the attack's end (and
+            // at least 1 µs: std refuses a zero timeout).
+            let wait = patience.min(left).max(Duration::from_micros(1));
+            socket.set_read_timeout(Some(wait))?;
             let answer = socket.send(&datagram).and_then(|_| {
                 sent += 1;
                 socket.recv(&mut buf)
@@ -479,7 +487,7 @@ pub fn udp_garbage(
                     ));
                 }
                 Err(e) if e.kind() == ErrorKind::ConnectionRefused => refused += 1,
-                Err(_) => {} // No reply within 200 ms: counted by its absence.
+                Err(_) => {} // No reply within `patience`: counted by its absence.
             }
         }
     }

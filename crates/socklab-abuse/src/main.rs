@@ -106,6 +106,9 @@ enum Attack {
         /// Datagrams of each kind.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=10000))]
         count: u16,
+        /// How long to wait for each reply; one later than that counts as missing.
+        #[arg(long, default_value = "200ms", value_parser = cli::parse_duration)]
+        patience: Duration,
     },
     /// One thread writes frames while another reads the echoes, on one connection.
     FullDuplex {
@@ -213,7 +216,11 @@ fn main() -> ExitCode {
             Attack::UdpGarbage {
                 target: Target { addr, duration },
                 count,
-            } => (addr, attacks::udp_garbage(addr, count.into(), 1, duration)?),
+                patience,
+            } => (
+                addr,
+                attacks::udp_garbage(addr, count.into(), 1, patience, duration)?,
+            ),
             Attack::FullDuplex {
                 target: Target { addr, duration },
                 bytes,

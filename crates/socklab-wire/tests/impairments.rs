@@ -193,8 +193,10 @@ fn rate_limit_paces_tcp() {
 /// A burst larger than the rate limiter's queue loses its tail: `[dropped: queue full]`.
 #[test]
 fn full_queue_drops_the_tail() {
+    // A slow link, 100 kbit/s: each packet takes 82 ms to leave, so that a sender held off
+    // the core mid-burst (a busy machine) changes the count below by one per 82 ms only.
     let config = LinkConfig {
-        rate_bps: Some(1_000_000),
+        rate_bps: Some(100_000),
         queue_bytes: 10_000,
         ..LinkConfig::default()
     };
@@ -214,8 +216,9 @@ fn full_queue_drops_the_tail() {
         .iter()
         .filter(|f| **f == Some(DropReason::QueueFull))
         .count();
-    // 1028-byte packets: the queue takes 9 (9 × 1028 ≤ 10,000) and drops the rest, but for
-    // the few that get in as the first ones leave during the burst.
+    // 1028-byte packets: the queue takes 9 (9 × 1028 ≤ 10,000) and drops the other 31, but
+    // for the few that get in as the first ones leave, one per 82 ms the burst lasts: up to 6
+    // more if the 40 sends are spread over as much as half a second.
     assert!((25..=31).contains(&full), "{fates:?}");
     assert_eq!(fates[0], None, "the head of the burst was dropped");
 }

@@ -1,5 +1,5 @@
 //! The course's servers, started inside the test process with tight bounds so that the suite
-//! runs in seconds (idle 500 ms, frame 1 s), and what the suite can ask each of them: its own
+//! runs in seconds (idle 1.5 s, frame 2 s), and what the suite can ask each of them: its own
 //! count of connections, the most it held for one connection, whether its thread still runs.
 
 use std::net::{SocketAddr, TcpListener};
