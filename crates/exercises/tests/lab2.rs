@@ -562,6 +562,33 @@ fn lab2_ignores_garbage() {
 }
 // ANCHOR_END: lab2_ignores_garbage
 
+// ANCHOR: lab2_detects_damage
+/// Damage is detected: over the bad link (the loopback relay) with one bit flipped in every
+/// tenth datagram each way, in the header or the payload, `300 KiB` arrive intact. A damaged
+/// datagram must be treated as lost (and its chunk sent again), never stored or believed: the
+/// network's own checksums miss some damage, which is why the lab asks for a checksum of your
+/// own. The test also checks that the link did damage datagrams, so a lucky run proves
+/// nothing.
+#[test]
+fn lab2_detects_damage() {
+    let _turn = turn();
+    let data = Arc::new(payload(23, FILE));
+    let (sender, receiver, relay) = relayed(bad_link());
+    relay.corrupt_every(10);
+    let outcome = transfer(
+        sender,
+        relay.to_b(),
+        receiver,
+        Arc::clone(&data),
+        config(PATIENT),
+    );
+    let (a_to_b, b_to_a) = (relay.a_to_b(), relay.b_to_a());
+    eprintln!("A to B: {a_to_b:?}\nB to A: {b_to_a:?}");
+    assert!(a_to_b.corrupted > 0, "the link damaged nothing: {a_to_b:?}");
+    assert_intact(&outcome, &data, "with damaged datagrams");
+}
+// ANCHOR_END: lab2_detects_damage
+
 /// A file under the system's temporary folder, unique to this run.
 fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("socklab-lab2-{}-{name}", std::process::id()))

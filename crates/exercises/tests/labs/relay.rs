@@ -49,6 +49,8 @@ pub struct Counts {
     pub duplicated: u64,
     /// Datagrams the link held back, so that later ones overtook them.
     pub held_back: u64,
+    /// Datagrams the link delivered with one bit flipped ([`Relay::corrupt_every`]).
+    pub corrupted: u64,
     /// When the link last delivered a datagram this way.
     pub last_delivery: Option<Instant>,
 }
@@ -71,6 +73,7 @@ pub struct Relay {
     cut: Arc<AtomicBool>,
     cut_at: Arc<Mutex<Option<Instant>>>,
     cut_after: Arc<AtomicU64>,
+    corrupt_every: Arc<AtomicU64>,
     /// One per direction: a stop's wake-up byte is read by the one thread that sees it.
     stops: Vec<Stop>,
     threads: Vec<JoinHandle<io::Result<()>>>,
@@ -100,6 +103,7 @@ impl Relay {
         let cut = Arc::new(AtomicBool::new(false));
         let cut_at = Arc::new(Mutex::new(None));
         let cut_after = Arc::new(AtomicU64::new(u64::MAX));
+        let corrupt_every = Arc::new(AtomicU64::new(0));
         let (to_b, to_a) = (a_side.local_addr()?, b_side.local_addr()?);
         let mut threads = Vec::new();
         for (name, from, into, source, dest, side, way, stop) in [
@@ -138,6 +142,7 @@ impl Relay {
                 cut: Arc::clone(&cut),
                 cut_at: Arc::clone(&cut_at),
                 cut_after: Arc::clone(&cut_after),
+                corrupt_every: Arc::clone(&corrupt_every),
                 epoch,
                 stop: stop.clone(),
             };
@@ -158,6 +163,7 @@ impl Relay {
             cut,
             cut_at,
             cut_after,
+            corrupt_every,
             stops,
             threads,
         })
@@ -198,6 +204,13 @@ impl Relay {
     /// carried (or lost) as usual, everything after is dropped.
     pub fn cut_after(&self, n: u64) {
         self.cut_after.store(n, Ordering::SeqCst);
+    }
+
+    /// Flips one bit of every `n`th datagram each way before it is carried (0: none), as a
+    /// link whose checksums let damage through would: only a program that checks its own
+    /// datagrams notices. The bit is chosen from the datagram's number, so a run repeats.
+    pub fn corrupt_every(&self, n: u64) {
+        self.corrupt_every.store(n, Ordering::SeqCst);
     }
 
     /// When the link was cut, if it was.
@@ -246,6 +259,7 @@ struct Direction {
     cut: Arc<AtomicBool>,
     cut_at: Arc<Mutex<Option<Instant>>>,
     cut_after: Arc<AtomicU64>,
+    corrupt_every: Arc<AtomicU64>,
     epoch: Instant,
     stop: Stop,
 }
@@ -285,6 +299,7 @@ impl Direction {
                 }
                 let now = self.epoch.elapsed();
                 let fate = self.decide(len, now);
+                self.maybe_corrupt(&mut buf[..len]);
                 match fate {
                     Fate::Delivered { at, copies } if at <= now && queue.is_empty() => {
                         self.deliver(&buf[..len], copies);
@@ -335,6 +350,20 @@ impl Direction {
             }
         }
         fate
+    }
+
+    /// Flips one bit of the datagram just counted if it is one of every `corrupt_every`th.
+    fn maybe_corrupt(&self, datagram: &mut [u8]) {
+        let every = self.corrupt_every.load(Ordering::SeqCst);
+        let mut counts = self.side.counts.lock().unwrap();
+        let number = counts.datagrams;
+        if every == 0 || datagram.is_empty() || !number.is_multiple_of(every) {
+            return;
+        }
+        // Spread over the datagram, header and payload alike, by a large prime stride.
+        let at = (number as usize).wrapping_mul(7919) % datagram.len();
+        datagram[at] ^= 1 << (number % 8);
+        counts.corrupted += 1;
     }
 
     /// Sends a datagram on to its destination, `copies` times. A send that fails is a loss,
