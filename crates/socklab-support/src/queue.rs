@@ -225,33 +225,31 @@ mod tests {
         }
     }
 
+    /// The sizes six reads from a `Recorder` that fills `give(n)` bytes of each were asked.
+    fn six_reads(q: &mut ByteQueue, give: impl FnMut(usize) -> usize) -> Vec<usize> {
+        let mut recorder = Recorder {
+            asked: Vec::new(),
+            give,
+        };
+        for _ in 0..6 {
+            q.read_from(&mut recorder).unwrap();
+        }
+        recorder.asked
+    }
+
     /// Reads that fill their request double the next one, up to 64 KiB; small reads bring it
     /// back down to 4 KiB. (Each request is zeroed first, so a fixed 64 KiB request for every
     /// small frame costs a 64 KiB `memset` per read.)
     #[test]
     fn read_size_adapts_to_what_reads_get() {
         let mut q = ByteQueue::new(1 << 20);
-        let mut full = Recorder {
-            asked: Vec::new(),
-            give: |n| n,
-        };
-        for _ in 0..6 {
-            q.read_from(&mut full).unwrap();
-        }
         assert_eq!(
-            full.asked,
+            six_reads(&mut q, |n| n),
             [4096, 8192, 16384, 32768, 65536, 65536],
             "full reads grow"
         );
-        let mut small = Recorder {
-            asked: Vec::new(),
-            give: |_| 68,
-        };
-        for _ in 0..6 {
-            q.read_from(&mut small).unwrap();
-        }
         assert_eq!(
-            small.asked,
+            six_reads(&mut q, |_| 68),
             [65536, 32768, 16384, 8192, 4096, 4096],
             "small reads shrink"
         );
