@@ -78,8 +78,18 @@ fn payload_for(i: usize, size: usize) -> Vec<u8> {
         .collect()
 }
 
+/// How long a run stopped by time may go on past that time, finishing the round trips in
+/// flight, before it gives up on a server that stopped answering.
+pub const GRACE: Duration = Duration::from_secs(30);
+
 /// Opens the connections and runs the load against `addr`.
 pub fn run(addr: SocketAddr, load: Load) -> io::Result<Report> {
+    run_with_grace(addr, load, GRACE)
+}
+
+/// [`run`], giving up `grace` after the stop time (a `Stop::Time` run) instead of [`GRACE`]:
+/// the load always stops by itself, even against a server that accepts and never answers.
+pub fn run_with_grace(addr: SocketAddr, load: Load, grace: Duration) -> io::Result<Report> {
     let started = Instant::now();
     let mut clients = Vec::with_capacity(load.connections);
     for i in 0..load.connections {
@@ -105,7 +115,7 @@ pub fn run(addr: SocketAddr, load: Load) -> io::Result<Report> {
     let readiness = crate::epoll::Epoll::new(false)?;
     #[cfg(not(target_os = "linux"))]
     let readiness = crate::poll::Poll;
-    drive(readiness, clients, load, connect_time)
+    drive(readiness, clients, load, connect_time, grace)
 }
 
 fn drive<R: Readiness>(
@@ -113,6 +123,7 @@ fn drive<R: Readiness>(
     mut clients: Vec<Client>,
     load: Load,
     connect_time: Duration,
+    grace: Duration,
 ) -> io::Result<Report> {
     let mut latencies: Vec<Duration> = Vec::new();
     let mut errors = 0u64;
@@ -138,10 +149,7 @@ fn drive<R: Readiness>(
     let mut open = clients.len();
     let mut events: Vec<Event> = Vec::with_capacity(1024);
     // A hard bound on the whole run: the load always stops by itself.
-    let give_up = started
-        + end.map_or(Duration::from_secs(600), |e| {
-            e - started + Duration::from_secs(30)
-        });
+    let give_up = started + end.map_or(Duration::from_secs(600), |e| e - started + grace);
     while open > 0 {
         if Instant::now() > give_up {
             return Err(io::Error::new(
@@ -159,7 +167,11 @@ fn drive<R: Readiness>(
                 token,
                 interest: c.interest,
             });
-        readiness.wait(sources, Some(Duration::from_secs(1)), &mut events)?;
+        // At most a second, and no later than the give-up time, so that it comes on time.
+        let timeout = give_up
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_secs(1));
+        readiness.wait(sources, Some(timeout), &mut events)?;
         for ev in &events {
             let c = &mut clients[ev.token];
             if c.finished {

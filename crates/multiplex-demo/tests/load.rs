@@ -273,3 +273,40 @@ fn idle_connections_and_resident_memory_are_what_they_say() {
     assert!(now >= 64 << 20, "resident {now} bytes while holding 64 MiB");
     drop(filled);
 }
+
+/// The load always stops by itself: against a server that accepts every connection, reads its
+/// requests and never answers, a run of `200 ms` with a grace of `300 ms` gives up with
+/// `TimedOut` ("the server stopped answering") once both have passed, and not before.
+#[test]
+fn a_server_that_never_answers_ends_the_run_after_its_grace() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Accepts two connections and holds them open, reading nothing and answering nothing,
+    // until the run is over (the test's end closes the listener's thread with the process).
+    thread::spawn(move || {
+        let held: Vec<TcpStream> = listener.incoming().take(2).filter_map(Result::ok).collect();
+        thread::park();
+        drop(held);
+    });
+    let time = Duration::from_millis(200);
+    let grace = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let result = within(LIMIT, "a run against a silent server", move || {
+        load::run_with_grace(
+            addr,
+            Load {
+                connections: 2,
+                message_size: 64,
+                stop: Stop::Time(time),
+            },
+            grace,
+        )
+    });
+    let took = started.elapsed();
+    let err = result.expect_err("a run with no replies cannot succeed");
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+    assert!(
+        took >= time + grace,
+        "gave up after {took:?}, before time and grace"
+    );
+}
