@@ -49,7 +49,8 @@ pub struct Counts {
     pub duplicated: u64,
     /// Datagrams the link held back, so that later ones overtook them.
     pub held_back: u64,
-    /// Datagrams the link delivered with one bit flipped ([`Relay::corrupt_every`]).
+    /// Datagrams the link damaged, one bit flipped ([`Relay::corrupt_every`]), whether it then
+    /// delivered or lost them.
     pub corrupted: u64,
     /// When the link last delivered a datagram this way.
     pub last_delivery: Option<Instant>,
